@@ -136,7 +136,7 @@ public final class SafeTensors {
       INDArray array = checkNotNull(e.getValue(), "tensor \"%s\"", name);
       checkArgument(!name.equals(SafeTensorsFile.METADATA_KEY),
           "tensor name \"%s\" is reserved for metadata", name);
-      String dtype = SafeTensorsFile.WRITABLE.get(array.dataType());
+      String dtype = SafeTensorsFile.DTYPES.inverse().get(array.dataType());
       checkArgument(dtype != null, "tensor \"%s\" has data type %s; safetensors supports %s",
           name, array.dataType(), SafeTensorsFile.DTYPES.values());
       long[] shape = array.shape();

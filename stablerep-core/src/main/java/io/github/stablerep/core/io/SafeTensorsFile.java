@@ -45,7 +45,8 @@ public final class SafeTensorsFile implements Closeable {
 
   /**
    * Safetensors dtype names and the ND4J types they load as. The classic ND4J names are the
-   * ones ND4J's own ops produce, although 1.0.0-M2 marks them deprecated.
+   * ones ND4J's own ops produce, although 1.0.0-M2 marks them deprecated; the newer names
+   * (FLOAT16, INT32, ...) are aliases of the same constants.
    */
   @SuppressWarnings("deprecation")
   static final ImmutableBiMap<String, DataType> DTYPES = ImmutableBiMap.<String, DataType>builder()
@@ -60,18 +61,6 @@ public final class SafeTensorsFile implements Closeable {
       .put("F32", DataType.FLOAT)
       .put("F64", DataType.DOUBLE)
       .build();
-
-  /** What {@code write} accepts: the types above plus the newer aliases ND4J also has. */
-  @SuppressWarnings("deprecation")
-  static final ImmutableMap<DataType, String> WRITABLE = ImmutableMap.<DataType, String>builder()
-      .putAll(DTYPES.inverse())
-      .put(DataType.FLOAT16, "F16")
-      .put(DataType.INT8, "I8")
-      .put(DataType.INT16, "I16")
-      .put(DataType.INT32, "I32")
-      .put(DataType.INT64, "I64")
-      .put(DataType.UINT8, "U8")
-      .buildOrThrow();
 
   /** Name, type, shape and location of one tensor, as declared by the header. */
   public static final class TensorInfo {
