@@ -33,7 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * any other throwable (OOM, IndexOutOfBounds, NegativeArraySize, a JVM fault...) fails.
  */
 @SuppressWarnings("deprecation")
-class SafeTensorsFuzzProperties {
+class SafeTensorsFuzzTest {
 
   private static final DataType[] TYPES = {DataType.HALF, DataType.BFLOAT16, DataType.FLOAT,
       DataType.DOUBLE, DataType.INT, DataType.LONG, DataType.UBYTE, DataType.BOOL, DataType.BYTE,
