@@ -55,6 +55,7 @@ public final class LossDemo {
     int steps = 300;
     double temperature = MultiPositiveContrastiveLoss.DEFAULT_TEMPERATURE;
     Path out = Path.of("target", "loss-demo");
+    args = java.util.Arrays.stream(args).filter(s -> !s.isBlank()).toArray(String[]::new);
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) {
@@ -129,7 +130,19 @@ public final class LossDemo {
         .dataSetFeatureMapping("x")
         .dataSetLabelMapping("ids")
         .build());
+    createGradientsQuietly(sd);
     return sd;
+  }
+
+  /** SameDiff 1.0.0-M2.1 prints a line per op to stdout while it builds the backward graph. */
+  static void createGradientsQuietly(SameDiff sd) {
+    java.io.PrintStream stdout = System.out;
+    System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+    try {
+      sd.createGradFunction();
+    } finally {
+      System.setOut(stdout);
+    }
   }
 
   /** A batch of {@code batchImages / m} random captions with {@code m} random images each. */

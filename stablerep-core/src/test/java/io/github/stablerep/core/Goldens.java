@@ -3,14 +3,15 @@ package io.github.stablerep.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
+import io.github.stablerep.core.io.Npy;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /** Golden files written by the scripts in tools/reference, and comparisons with stated tolerances. */
 public final class Goldens {
@@ -30,8 +31,11 @@ public final class Goldens {
   }
 
   public static INDArray npy(Path dir, String name) {
-    File f = dir.resolve(name + ".npy").toFile();
-    return Nd4j.createFromNpyFile(f);
+    try {
+      return Npy.read(dir.resolve(name + ".npy"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public static double scalar(Path dir, String name) {
