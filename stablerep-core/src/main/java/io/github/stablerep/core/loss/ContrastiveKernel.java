@@ -179,6 +179,14 @@ final class ContrastiveKernel {
     return Matmul.mm(a, b, false, true).muli(scale);
   }
 
+  /** Returns a loss value, or throws naming the loss and its setting when it is not finite. */
+  static double checkFiniteLoss(String loss, double value, String setting) {
+    if (!Double.isFinite(value)) {
+      throw new ArithmeticException(loss + ": expected a finite value, found " + value + " (" + setting + ")");
+    }
+    return value;
+  }
+
   /** Throws if any element is NaN or infinite, naming the input and the first bad position. */
   static void checkFinite(String name, INDArray x) {
     if (x.isInfinite().any() || x.isNaN().any()) {

@@ -181,11 +181,8 @@ public final class ImageTextContrastiveLoss {
     INDArray gradV = ContrastiveKernel.normalizeBackward(v, Matmul.mm(dCosine, t.unit));
     INDArray gradT = ContrastiveKernel.normalizeBackward(t, Matmul.mm(dCosine, v.unit, true, false));
 
-    double value = imageWeight * img.value() + imageTextWeight * imageText;
-    if (!Double.isFinite(value)) {
-      throw new ArithmeticException(
-          "image-text contrastive loss: expected a finite value, found " + value + " (logScale " + logScale + ")");
-    }
+    double value = ContrastiveKernel.checkFiniteLoss("image-text contrastive loss",
+        imageWeight * img.value() + imageTextWeight * imageText, "logScale " + logScale);
     return new ImageTextLossResult(
         value,
         img.value(),

@@ -180,12 +180,8 @@ public final class MultiPositiveContrastiveLoss {
   }
 
   private double checkValue(double value) {
-    if (!Double.isFinite(value)) {
-      throw new ArithmeticException(
-          "multi-positive contrastive loss: expected a finite value, found " + value
-              + " at temperature " + temperature);
-    }
-    return value;
+    return ContrastiveKernel.checkFiniteLoss(
+        "multi-positive contrastive loss", value, "temperature " + temperature);
   }
 
   @Override
