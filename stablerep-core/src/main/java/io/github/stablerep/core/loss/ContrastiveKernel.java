@@ -49,9 +49,10 @@ final class ContrastiveKernel {
   static Normalized normalize(INDArray x) {
     long n = x.rows();
     INDArray norm = x.norm2(1).reshape(n, 1);
+    double[] norms = norm.data().asDouble();
     boolean[] clamped = new boolean[(int) n];
     for (int i = 0; i < n; i++) {
-      if (!(norm.getDouble(i, 0) > NORM_EPS)) {
+      if (!(norms[i] > NORM_EPS)) {
         clamped[i] = true;
         norm.putScalar(i, 0, NORM_EPS);
       }
@@ -106,10 +107,10 @@ final class ContrastiveKernel {
       positives[i] = Arrays.stream(same).filter(j -> j != self).toArray();
     }
     if (selfOffset >= 0) {
-      for (int i = 0; i < n; i++) {
-        long j = selfOffset + i;
-        logits.putScalar(i, j, logits.getDouble(i, j) - SELF_MASK);
-      }
+      // row i's self column is selfOffset + i: a strided view over the shifted diagonal
+      INDArray selfColumns =
+          Nd4j.create(logits.data(), new long[] {n}, new long[] {m + 1L}, logits.offset() + selfOffset, 'c');
+      selfColumns.subi(SELF_MASK);
     }
     INDArray rowMax = logits.max(1).reshape(n, 1);
     logits.subiColumnVector(rowMax);
@@ -127,12 +128,13 @@ final class ContrastiveKernel {
 
     Transforms.exp(logits, false);
     INDArray sumExp = logits.sum(1).reshape(n, 1);
+    double[] sums = sumExp.data().asDouble();
     double total = 0;
     double[] rowWeight = new double[n];
     for (int i = 0; i < n; i++) {
       int count = positives[i].length;
       if (count > 0) {
-        total += positiveSum[i] / count - Math.log(sumExp.getDouble(i, 0));
+        total += positiveSum[i] / count - Math.log(sums[i]);
         rowWeight[i] = 1.0 / n;
       }
     }
