@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
@@ -31,6 +32,16 @@ public final class BackendProbe {
         System.out.println("loaded: " + NativeBackend.loadedLibrary().orElse("none"));
         String info = NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo();
         System.out.println("buildInfo: " + info.replace('\n', ' '));
+        // The two paths must agree before their speeds mean anything.
+        INDArray viaOp = Nd4j.create(DataType.FLOAT, n, n);
+        Nd4j.exec(new Mmul(a, b, viaOp, MMulTranspose.allFalse()));
+        INDArray viaGemm = a.mmul(b);
+        double maxAbs = Transforms.abs(viaOp.sub(viaGemm)).maxNumber().doubleValue();
+        double scale = Transforms.abs(viaGemm).maxNumber().doubleValue();
+        System.out.printf("Mmul op vs INDArray.mmul: max |diff| %.3g (max |value| %.3g)%n", maxAbs, scale);
+        if (!(maxAbs <= 1e-4 * scale)) {
+            throw new IllegalStateException("Mmul op and INDArray.mmul disagree");
+        }
         double gflop = 2.0 * n * n * (double) n / 1e9;
         for (String path : new String[] {"Mmul op", "INDArray.mmul"}) {
             double best = Double.MAX_VALUE;
