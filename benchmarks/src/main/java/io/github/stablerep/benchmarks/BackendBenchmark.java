@@ -36,6 +36,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@link #mmulOp}: {@code Nd4j.exec(new Mmul(a, b, c, MMulTranspose.allFalse()))}, the
  *       libnd4j {@code matmul} custom op, into a preallocated output.</li>
+ *   <li>{@link #mmulOpAlloc}: the same op with a fresh output array per call (what SameDiff
+ *       and most eager code do), to separate allocation cost from graph overhead.</li>
  *   <li>{@link #sameDiffMatmul}: the same op through a SameDiff graph ({@code sd.mmul} on two
  *       placeholders, {@code sd.output}); it allocates its output every call.</li>
  *   <li>{@link #indArrayMmul}: {@code a.mmul(b, c)}, the BLAS gemm path of {@code INDArray}.</li>
@@ -187,6 +189,14 @@ public class BackendBenchmark {
         Nd4j.exec(new Mmul(s.a, s.b, s.c, MMulTranspose.allFalse()));
         f.gflop += s.gflop;
         return s.c;
+    }
+
+    /** The same op letting ND4J allocate the output each call, as SameDiff does. */
+    @Benchmark
+    public INDArray mmulOpAlloc(MatmulState s, Flops f) {
+        INDArray out = Nd4j.exec(new Mmul(s.a, s.b, 1.0, 0.0))[0];
+        f.gflop += s.gflop;
+        return out;
     }
 
     @Benchmark
