@@ -65,11 +65,12 @@ public class LossBenchmark {
     loss = MultiPositiveContrastiveLoss.builder().temperature(0.1).build();
 
     graph = SameDiff.create();
-    SDVariable emb = graph.placeHolder("emb", DataType.FLOAT, -1, dim);
+    // a variable, not a placeholder: SameDiff differentiates only with respect to variables
+    SDVariable emb = graph.var("emb", embeddings.dup());
     SDVariable id = graph.placeHolder("ids", DataType.INT64, -1);
     loss.define(graph, "loss", emb, id);
     graph.setLossVariables("loss");
-    placeholders = Map.of("emb", embeddings, "ids", ids);
+    placeholders = Map.of("ids", ids);
     graph.calculateGradients(placeholders, "emb");
   }
 

@@ -15,7 +15,15 @@ public final class Matmul {
 
   /** {@code op(a) · op(b)} for rank-2 arrays, op being an optional transpose. */
   public static INDArray mm(INDArray a, INDArray b, boolean transposeA, boolean transposeB) {
-    return Nd4j.exec(new Mmul(a, b, 1.0, 0.0, transposeA, transposeB, false))[0];
+    return mm(a, b, transposeA, transposeB, 1.0);
+  }
+
+  /**
+   * {@code alpha · op(a) · op(b)}: the scale rides along in the GEMM, saving a pass over the
+   * output. Transposes are flags to the kernel, never materialised copies.
+   */
+  public static INDArray mm(INDArray a, INDArray b, boolean transposeA, boolean transposeB, double alpha) {
+    return Nd4j.exec(new Mmul(a, b, alpha, 0.0, transposeA, transposeB, false))[0];
   }
 
   /** {@code a · b}. */

@@ -102,16 +102,19 @@ public final class MultiPositiveContrastiveLoss {
     Shapes.checkMatrix("embeddings", embeddings);
     long[] ids = Shapes.integerLabels("captionIds", captionIds, embeddings.rows());
     ContrastiveKernel.checkFinite("embeddings", embeddings);
-    DataType type = ContrastiveKernel.computeType(embeddings.dataType());
-    Normalized f = ContrastiveKernel.normalize(ContrastiveKernel.prepare(embeddings, type));
-    CrossEntropy ce =
-        ContrastiveKernel.sameIdCrossEntropy(
-            ContrastiveKernel.scaledProduct(f.unit, f.unit, 1.0 / temperature), ids, ids, 0);
-    // rows and columns are the same embeddings, so both paths land on them: (dZ + dZᵀ)·f / τ
-    INDArray gradUnit =
-        Matmul.mm(ce.gradLogits.add(ce.gradLogits.transpose()), f.unit).muli(1.0 / temperature);
-    INDArray grad = ContrastiveKernel.normalizeBackward(f, gradUnit);
-    return LossResult.of(checkValue(ce.value), grad.castTo(embeddings.dataType()));
+    return ContrastiveKernel.inWorkspace(() -> {
+      DataType type = ContrastiveKernel.computeType(embeddings.dataType());
+      Normalized f = ContrastiveKernel.normalize(ContrastiveKernel.prepare(embeddings, type));
+      CrossEntropy ce =
+          ContrastiveKernel.sameIdCrossEntropy(
+              ContrastiveKernel.scaledProduct(f.unit, f.unit, 1.0 / temperature), ids, ids, 0);
+      // rows and columns are the same embeddings, so both paths land on them: (dZ + dZᵀ)·f / τ,
+      // as two GEMMs: adding a transposed N×N view costs more than the second product
+      INDArray gradUnit = Matmul.mm(ce.gradLogits, f.unit, false, false, 1.0 / temperature)
+          .addi(Matmul.mm(ce.gradLogits, f.unit, true, false, 1.0 / temperature));
+      INDArray grad = ContrastiveKernel.normalizeBackward(f, gradUnit);
+      return LossResult.of(checkValue(ce.value), ContrastiveKernel.detach(grad, embeddings.dataType()));
+    });
   }
 
   /**
@@ -164,19 +167,21 @@ public final class MultiPositiveContrastiveLoss {
     }
     ContrastiveKernel.checkFinite("localEmbeddings", localEmbeddings);
     ContrastiveKernel.checkFinite("globalEmbeddings", globalEmbeddings);
-    DataType type = ContrastiveKernel.computeType(localEmbeddings.dataType());
-    Normalized rows = ContrastiveKernel.normalize(ContrastiveKernel.prepare(localEmbeddings, type));
-    Normalized columns = ContrastiveKernel.normalize(ContrastiveKernel.prepare(globalEmbeddings, type));
-    CrossEntropy ce =
-        ContrastiveKernel.sameIdCrossEntropy(
-            ContrastiveKernel.scaledProduct(rows.unit, columns.unit, 1.0 / temperature),
-            rowIds, columnIds, localOffset);
-    INDArray rowGrad = Matmul.mm(ce.gradLogits, columns.unit).muli(1.0 / temperature);
-    INDArray columnGrad = Matmul.mm(ce.gradLogits, rows.unit, true, false).muli(1.0 / temperature);
-    return LossResult.distributed(
-        checkValue(ce.value),
-        ContrastiveKernel.normalizeBackward(rows, rowGrad).castTo(localEmbeddings.dataType()),
-        ContrastiveKernel.normalizeBackward(columns, columnGrad).castTo(globalEmbeddings.dataType()));
+    return ContrastiveKernel.inWorkspace(() -> {
+      DataType type = ContrastiveKernel.computeType(localEmbeddings.dataType());
+      Normalized rows = ContrastiveKernel.normalize(ContrastiveKernel.prepare(localEmbeddings, type));
+      Normalized columns = ContrastiveKernel.normalize(ContrastiveKernel.prepare(globalEmbeddings, type));
+      CrossEntropy ce =
+          ContrastiveKernel.sameIdCrossEntropy(
+              ContrastiveKernel.scaledProduct(rows.unit, columns.unit, 1.0 / temperature),
+              rowIds, columnIds, localOffset);
+      INDArray rowGrad = Matmul.mm(ce.gradLogits, columns.unit, false, false, 1.0 / temperature);
+      INDArray columnGrad = Matmul.mm(ce.gradLogits, rows.unit, true, false, 1.0 / temperature);
+      return LossResult.distributed(
+          checkValue(ce.value),
+          ContrastiveKernel.detach(ContrastiveKernel.normalizeBackward(rows, rowGrad), localEmbeddings.dataType()),
+          ContrastiveKernel.detach(ContrastiveKernel.normalizeBackward(columns, columnGrad), globalEmbeddings.dataType()));
+    });
   }
 
   private double checkValue(double value) {
