@@ -50,8 +50,14 @@ final class ContrastiveKernel {
 
   private static final String WORKSPACE_ID = "stablerep-contrastive-loss";
 
+  /** Tests turn this off to check that the workspace changes no result. */
+  static volatile boolean useWorkspace = true;
+
   /** Runs {@code body} with ND4J allocations in the reused workspace; results must be detached. */
   static <T> T inWorkspace(Supplier<T> body) {
+    if (!useWorkspace) {
+      return body.get();
+    }
     try (MemoryWorkspace ignored =
         Nd4j.getWorkspaceManager().getAndActivateWorkspace(WORKSPACE, WORKSPACE_ID)) {
       return body.get();

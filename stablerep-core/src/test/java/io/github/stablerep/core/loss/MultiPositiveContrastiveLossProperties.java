@@ -29,8 +29,14 @@ class MultiPositiveContrastiveLossProperties {
       return ids.length;
     }
 
+    /** Gaussian values from java.util.Random, so that every call returns the same array. */
     INDArray embeddings() {
-      return Nd4j.randn(seed, new long[] {ids.length, width}).castTo(DataType.FLOAT);
+      Random rnd = new Random(seed);
+      float[] values = new float[ids.length * width];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = (float) rnd.nextGaussian();
+      }
+      return Nd4j.create(values, new long[] {ids.length, width});
     }
 
     INDArray idArray() {
@@ -73,10 +79,11 @@ class MultiPositiveContrastiveLossProperties {
     LossResult a = LOSS.compute(b.embeddings(), b.idArray());
     LossResult p = LOSS.compute(permuted, Nd4j.createFromArray(ids));
     assertThat(p.value()).isCloseTo(a.value(), org.assertj.core.data.Offset.offset(relTol(a.value())));
+    // permuting reorders the sums inside the GEMMs: fp32 rounding, up to ~1e-5 of the largest entry
     for (int i = 0; i < b.n(); i++) {
       INDArray expected = a.gradient().getRow(perm[i]);
       assertThat(p.gradient().getRow(i).sub(expected).amaxNumber().doubleValue())
-          .isLessThanOrEqualTo(1e-5 * Math.max(1e-3, a.gradient().amaxNumber().doubleValue()));
+          .isLessThanOrEqualTo(1e-4 * Math.max(1e-3, a.gradient().amaxNumber().doubleValue()));
     }
   }
 
@@ -123,7 +130,8 @@ class MultiPositiveContrastiveLossProperties {
     INDArray same = Nd4j.ones(DataType.FLOAT, n, width).muliRowVector(Nd4j.linspace(DataType.FLOAT, 1, width, 1));
     double value = MultiPositiveContrastiveLoss.builder().temperature(temperature).build()
         .compute(same, Nd4j.createFromArray(ids)).value();
-    assertThat(value).isCloseTo(Math.log(n - 1), org.assertj.core.data.Offset.offset(1e-5 * Math.log(n - 1) + 1e-6));
+    // fp32 cosines of identical rows are 1 ± a few ulp, magnified by 1/τ (up to 100) in the logits
+    assertThat(value).isCloseTo(Math.log(n - 1), org.assertj.core.data.Offset.offset(1e-4 * Math.log(n - 1) + 1e-6));
   }
 
   @Property(tries = 40)
