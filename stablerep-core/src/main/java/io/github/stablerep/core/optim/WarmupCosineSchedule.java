@@ -26,6 +26,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * the 1x schedule), which is why W and T are doubles; {@link Builder#epochs} builds them that
  * way. The very first step therefore runs at lr 0, as in the reference. Past T the reference
  * would climb the cosine back up; it never gets there, and this schedule holds η_min instead.
+ * Values are clamped to [η_min, η] after warm-up, where the formula can round one ulp outside.
  *
  * <p>As an ND4J {@link ISchedule} it is evaluated on {@code iteration}, which SameDiff's {@code
  * fit} counts globally across epochs and calls; {@code epoch} is ignored. It is immutable,
@@ -121,7 +122,9 @@ public final class WarmupCosineSchedule implements ISchedule {
       return minLr;
     }
     double progress = (step - warmupSteps) / (totalSteps - warmupSteps);
-    return minLr + (baseLr - minLr) * 0.5 * (1.0 + Math.cos(Math.PI * progress));
+    double lr = minLr + (baseLr - minLr) * 0.5 * (1.0 + Math.cos(Math.PI * progress));
+    // min + (base − min) can round one ulp above base; keep the documented bounds exact
+    return Math.min(baseLr, Math.max(minLr, lr));
   }
 
   /** {@link #valueAt(double)} at {@code iteration}; ND4J's epoch counter is not used. */
