@@ -82,7 +82,12 @@ class OptimProperties {
     }
   }
 
-  /** With λ = 0, AdamW is Adam: checked against ND4J's own Adam updater on gradients of order 1. */
+  /**
+   * With λ = 0, AdamW is Adam: checked against ND4J's own Adam updater on gradients of order 1.
+   * ND4J adds ε to √v rather than √v̂ and computes in its native kernel, so the two agree to a
+   * few 1e-6 relative after several steps (seen: 3.4e-6), not to the ulp; the tolerance is
+   * 2e-5. Exactness against torch is the golden tests' job.
+   */
   @Property(tries = 30)
   void adamWWithoutDecayIsAdam(@ForAll long seed, @ForAll @IntRange(min = 1, max = 8) int steps) {
     double lr = 1e-2;
@@ -108,7 +113,7 @@ class OptimProperties {
     }
     for (String k : params.keySet()) {
       double diff = params.get(k).sub(reference.get(k)).amaxNumber().doubleValue();
-      assertThat(diff).as(k).isLessThanOrEqualTo(1e-6 * Math.max(1, reference.get(k).amaxNumber().doubleValue()));
+      assertThat(diff).as(k).isLessThanOrEqualTo(2e-5 * Math.max(1, reference.get(k).amaxNumber().doubleValue()));
     }
   }
 
