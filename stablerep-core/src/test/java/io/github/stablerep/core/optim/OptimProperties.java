@@ -21,12 +21,22 @@ import org.nd4j.linalg.learning.config.Adam;
  */
 class OptimProperties {
 
+  /** Gaussian tensors from java.util.Random: Nd4j.randn(seed, shape) is not repeatable across calls. */
   private static Map<String, INDArray> randomTensors(long seed, double scale) {
+    java.util.Random rnd = new java.util.Random(seed);
     Map<String, INDArray> m = new LinkedHashMap<>();
-    m.put("w", Nd4j.randn(seed, new long[] {5, 3}).castTo(DataType.FLOAT).muli(scale));
-    m.put("b", Nd4j.randn(seed + 1, new long[] {5}).castTo(DataType.FLOAT).muli(scale));
-    m.put("k", Nd4j.randn(seed + 2, new long[] {2, 2, 3}).castTo(DataType.FLOAT).muli(scale));
+    m.put("w", gaussian(rnd, scale, 5, 3));
+    m.put("b", gaussian(rnd, scale, 5));
+    m.put("k", gaussian(rnd, scale, 2, 2, 3));
     return m;
+  }
+
+  private static INDArray gaussian(java.util.Random rnd, double scale, long... shape) {
+    float[] v = new float[(int) java.util.Arrays.stream(shape).reduce(1, (x, y) -> x * y)];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) (rnd.nextGaussian() * scale);
+    }
+    return Nd4j.create(v, shape);
   }
 
   private static Map<String, INDArray> dup(Map<String, INDArray> m) {
