@@ -44,7 +44,7 @@ final class LineChart {
     int h = 480;
     int left = 70;
     int right = 20;
-    int top = 40;
+    int top = 56;
     int bottom = 55;
     BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = img.createGraphics();
@@ -85,7 +85,7 @@ final class LineChart {
     g.drawString(title, left, 25);
     g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
     g.drawString(xLabel, left + pw / 2 - 30, h - 12);
-    g.drawString(yLabel, 8, top - 8);
+    g.drawString(yLabel, 8, top - 16);
     g.setStroke(new BasicStroke(2f));
     int legendY = top + 18;
     for (Series s : series) {

@@ -55,7 +55,11 @@ public final class LossDemo {
     int steps = 300;
     double temperature = MultiPositiveContrastiveLoss.DEFAULT_TEMPERATURE;
     Path out = Path.of("target", "loss-demo");
-    args = java.util.Arrays.stream(args).filter(s -> !s.isBlank()).toArray(String[]::new);
+    // exec:exec passes -Ddemo.args="--seed 7 --steps 500" as one argument: split on whitespace
+    args = java.util.Arrays.stream(args)
+        .flatMap(s -> java.util.Arrays.stream(s.trim().split("\\s+")))
+        .filter(s -> !s.isBlank())
+        .toArray(String[]::new);
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--help") || a.equals("-h")) {

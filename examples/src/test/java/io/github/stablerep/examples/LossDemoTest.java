@@ -23,6 +23,9 @@ class LossDemoTest {
     assertThatThrownBy(() -> LossDemo.parse(new String[] {"--steps", "0"}))
         .hasMessageContaining("--steps: expected >= 1, found 0");
     assertThat(LossDemo.parse(new String[] {"", "--seed", "3"}).seed()).isEqualTo(3);
+    LossDemo.Options joined = LossDemo.parse(new String[] {" --seed 7  --steps 12 "});
+    assertThat(joined.seed()).isEqualTo(7);
+    assertThat(joined.steps()).isEqualTo(12);
   }
 
   /** A short run trains, prints the table and writes a readable PNG. */
