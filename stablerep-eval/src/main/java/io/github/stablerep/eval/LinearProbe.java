@@ -37,9 +37,13 @@ import org.slf4j.LoggerFactory;
  * returned.
  *
  * <p>Precision: the GEMMs run in {@code dataType} (default float64); the softmax, the loss and
- * the L-BFGS vectors are always float64. float64 GEMMs are what make the objective match
- * scikit-learn to 1e-4 relative on small problems with little regularisation; float32 is offered
- * for large feature sets where the GEMMs dominate (see the parity test for measured differences).
+ * the L-BFGS vectors are always float64. Measured on the digits parity set (LinearProbeGoldenTest):
+ * at scikit-learn's own solution our objective agrees to 6e-16 relative with float64 GEMMs and to
+ * 1.3e-7 with float32; fitted, both land within 1.4e-6 of scikit-learn's optimum (tolerance 1e-4).
+ * float64 is the default because it leaves the solver's stopping tests free of GEMM rounding
+ * (float32 gradients carry about 1e-7 relative noise, which matters for small λ on
+ * ill-conditioned features); float32 runs on the faster oneDNN GEMM path and is the choice for
+ * large feature sets.
  *
  * <pre>{@code
  * LinearProbeModel model = LinearProbe.builder().build().fit(trainX, trainY);

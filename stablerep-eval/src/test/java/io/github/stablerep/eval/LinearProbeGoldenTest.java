@@ -88,6 +88,27 @@ class LinearProbeGoldenTest {
     }
   }
 
+  /**
+   * float32 GEMMs (softmax, loss and L-BFGS still in float64): measured, and held to the same
+   * objective tolerance; the rounding noise in the gradient (about 1e-7 relative) is what stops
+   * the solver earlier than in float64.
+   */
+  @Test
+  void fixedLambdaInFloat32() {
+    for (int i = 0; i < lambdas.length; i++) {
+      LinearProbeModel model = LinearProbe.builder().regularizationSweep(lambdas[i], lambdas[i], 1)
+          .dataType(DataType.FLOAT).build().fit(trainX, trainY);
+      double exact = objectiveAt(thetaOf(model), lambdas[i], DataType.DOUBLE);
+      double rel = (exact - objectives[i]) / objectives[i];
+      double acc = model.evaluate(testX, testY).top1();
+      System.out.printf("fp32 lambda %g: objective (re-evaluated in fp64) rel %+.2e, %d iterations,"
+          + " converged %s; test accuracy %.4f vs %.4f%n", lambdas[i], rel, model.iterations(),
+          model.converged(), acc, accuracies[i]);
+      assertThat(Math.abs(rel)).isLessThan(1e-4);
+      assertThat(Math.abs(acc - accuracies[i])).isLessThanOrEqualTo(0.002);
+    }
+  }
+
   @Test
   void sweepIsWithinThreeTenthsOfSklearnBestOverGrid() {
     LinearProbeModel model = LinearProbe.builder().lbfgs().regularizationSweep(1e-6, 1e5, 45)
