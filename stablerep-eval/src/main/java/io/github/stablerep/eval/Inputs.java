@@ -40,7 +40,7 @@ final class Inputs {
     return x;
   }
 
-  /** Labels for {@code rows} rows, each in [0, numClasses) (only >= 0 when numClasses <= 0). */
+  /** Labels for {@code rows} rows, each in [0, numClasses) (only non-negative when numClasses is 0 or less). */
   static int[] checkLabels(String name, int[] y, long rows, int numClasses) {
     if (y == null) {
       throw new NullPointerException(name + ": expected an int[] of labels, found null");

@@ -49,7 +49,7 @@ public final class KnnClassifier {
     return new Builder().k(k).temperature(temperature).batchSize(batchSize).dataType(dataType);
   }
 
-  /** Remembers the normalised training rows; labels must be >= 0. */
+  /** Remembers the normalised training rows; labels must be non-negative. */
   public Model fit(INDArray trainX, int[] trainY) {
     Inputs.checkFeatures("trainX", trainX, -1);
     Inputs.checkLabels("trainY", trainY, trainX.rows(), 0);

@@ -150,12 +150,14 @@ public final class LinearProbe {
     double[] grid = lambdas();
     SortedMap<Double, Double> curve = new TreeMap<>();
     double[] theta = new double[classes * (int) xb.columns()];
+    SoftmaxObjective objective = new SoftmaxObjective(xb, fitY, classes, grid[grid.length - 1]);
     double bestAcc = -1;
     double bestLambda = grid[grid.length - 1];
     double[] bestTheta = theta;
     for (int i = grid.length - 1; i >= 0; i--) {
       double lambda = grid[i];
-      Lbfgs.Result r = solve(new SoftmaxObjective(xb, fitY, classes, lambda), theta, lambda);
+      objective.setLambda(lambda);
+      Lbfgs.Result r = solve(objective, theta, lambda);
       theta = r.x();
       LinearProbeModel m = new LinearProbeModel(st, theta, classes, lambda, new TreeMap<>(),
           r.value(), r.iterations(), r.converged(), dataType);

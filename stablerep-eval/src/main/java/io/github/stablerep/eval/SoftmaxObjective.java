@@ -27,7 +27,7 @@ final class SoftmaxObjective {
   private final int[] y;
   private final int classes;
   private final int cols; // d + 1
-  private final double lambda;
+  private double lambda;
   private final INDArray theta; // [K, d + 1]
   private final INDArray logits; // [n, K]
   private final INDArray residual; // [n, K]
@@ -45,6 +45,11 @@ final class SoftmaxObjective {
     this.logits = Nd4j.create(type, n, classes);
     this.residual = Nd4j.create(type, n, classes);
     this.grad = Nd4j.create(type, classes, cols);
+  }
+
+  /** Changes λ; the sweep reuses one objective, and so its [n, K] buffers, across the grid. */
+  void setLambda(double lambda) {
+    this.lambda = lambda;
   }
 
   int dimension() {
