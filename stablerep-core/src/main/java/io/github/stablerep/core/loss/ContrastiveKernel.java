@@ -3,9 +3,7 @@ package io.github.stablerep.core.loss;
 import io.github.stablerep.core.internal.Matmul;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.nio.FloatBuffer;
 import java.util.Map;
-import java.util.stream.IntStream;
 import java.util.function.Supplier;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
@@ -144,9 +142,12 @@ final class ContrastiveKernel {
       INDArray logits, long[] rowIds, long[] columnIds, long selfOffset) {
     int n = (int) logits.rows();
     int m = (int) logits.columns();
-    int[][] positives = positives(rowIds, columnIds, selfOffset);
-    if (logits.dataType() == DataType.FLOAT && (long) n * m <= fusedMaxElements) {
-      return fusedCrossEntropy(logits, positives, selfOffset);
+    Map<Long, int[]> columnsById = groupColumns(columnIds);
+    int[][] positives = new int[n][];
+    for (int i = 0; i < n; i++) {
+      int[] same = columnsById.getOrDefault(rowIds[i], new int[0]);
+      long self = selfOffset < 0 ? -1 : selfOffset + i;
+      positives[i] = Arrays.stream(same).filter(j -> j != self).toArray();
     }
     if (selfOffset >= 0) {
       // row i's self column is selfOffset + i: a strided view over the shifted diagonal
@@ -196,72 +197,6 @@ final class ContrastiveKernel {
       }
     }
     return new CrossEntropy(value, logits);
-  }
-
-  /**
-   * Up to this many logits, the cross-entropy runs as one fused pass in Java over the logits'
-   * native memory instead of ~10 whole-array ND4J ops: below it, per-op dispatch costs more than
-   * the arithmetic. Tests lower it to run both paths.
-   */
-  static volatile long fusedMaxElements = 1L << 18;
-
-  private static int[][] positives(long[] rowIds, long[] columnIds, long selfOffset) {
-    Map<Long, int[]> columnsById = groupColumns(columnIds);
-    int[][] positives = new int[rowIds.length][];
-    for (int i = 0; i < rowIds.length; i++) {
-      int[] same = columnsById.getOrDefault(rowIds[i], new int[0]);
-      long self = selfOffset < 0 ? -1 : selfOffset + i;
-      positives[i] = Arrays.stream(same).filter(j -> j != self).toArray();
-    }
-    return positives;
-  }
-
-  /** {@link #sameIdCrossEntropy} as one pass per row, rows in parallel, exp in double. */
-  private static CrossEntropy fusedCrossEntropy(INDArray logits, int[][] positives, long selfOffset) {
-    int n = (int) logits.rows();
-    int m = (int) logits.columns();
-    FloatBuffer z = logits.data().asNioFloat();
-    int base = (int) logits.offset();
-    double[] rowTerm = new double[n];
-    IntStream.range(0, n).parallel().forEach(i -> {
-      int row = base + i * m;
-      if (selfOffset >= 0) {
-        int self = row + (int) selfOffset + i;
-        z.put(self, (float) (z.get(self) - SELF_MASK));
-      }
-      float max = Float.NEGATIVE_INFINITY;
-      for (int j = 0; j < m; j++) {
-        max = Math.max(max, z.get(row + j));
-      }
-      double positiveSum = 0;
-      for (int j : positives[i]) {
-        positiveSum += z.get(row + j) - max;
-      }
-      double sum = 0;
-      for (int j = 0; j < m; j++) {
-        float e = (float) Math.exp(z.get(row + j) - max);
-        z.put(row + j, e);
-        sum += e;
-      }
-      int count = positives[i].length;
-      double weight = count > 0 ? 1.0 / n : 0.0;
-      double scale = weight / sum;
-      for (int j = 0; j < m; j++) {
-        z.put(row + j, (float) (z.get(row + j) * scale));
-      }
-      if (count > 0) {
-        rowTerm[i] = positiveSum / count - Math.log(sum);
-        double target = 1.0 / ((double) n * count);
-        for (int j : positives[i]) {
-          z.put(row + j, (float) (z.get(row + j) - target));
-        }
-      }
-    });
-    double total = 0;
-    for (double term : rowTerm) {
-      total += term;
-    }
-    return new CrossEntropy(-total / n, logits);
   }
 
   private static Map<Long, int[]> groupColumns(long[] ids) {

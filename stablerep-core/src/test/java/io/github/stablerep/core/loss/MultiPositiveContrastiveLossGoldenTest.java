@@ -10,7 +10,6 @@ import io.github.stablerep.core.Goldens;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -31,24 +30,14 @@ class MultiPositiveContrastiveLossGoldenTest {
     return MultiPositiveContrastiveLoss.builder().temperature(scalar(dir, "temperature")).build();
   }
 
-  /** Both kernels: the fused per-row pass (small batches) and the whole-array ND4J ops. */
   @ParameterizedTest
-  @CsvSource({
-      "n8_m2_t0.1, true", "n48_m6_t0.1, true", "uneven_singletons_t0.1, true", "n24_m3_t0.05, true",
-      "n24_m3_t0.1, true", "n24_m3_t0.5, true", "all_distinct_t0.1, true",
-      "n8_m2_t0.1, false", "n48_m6_t0.1, false", "uneven_singletons_t0.1, false", "n24_m3_t0.05, false",
-      "n24_m3_t0.1, false", "n24_m3_t0.5, false", "all_distinct_t0.1, false"})
-  void eagerMatchesReference(String name, boolean fused) {
+  @ValueSource(strings = {
+      "n8_m2_t0.1", "n48_m6_t0.1", "uneven_singletons_t0.1", "n24_m3_t0.05", "n24_m3_t0.1",
+      "n24_m3_t0.5", "all_distinct_t0.1"})
+  void eagerMatchesReference(String name) {
     Path dir = Goldens.dir("loss/" + name);
     INDArray emb = npy(dir, "embeddings");
-    long before = ContrastiveKernel.fusedMaxElements;
-    ContrastiveKernel.fusedMaxElements = fused ? Long.MAX_VALUE : 0;
-    LossResult r;
-    try {
-      r = loss(dir).compute(emb, npy(dir, "ids"));
-    } finally {
-      ContrastiveKernel.fusedMaxElements = before;
-    }
+    LossResult r = loss(dir).compute(emb, npy(dir, "ids"));
     assertRelativeOrZero(name + " value", scalar(dir, "loss"), r.value());
     assertClose(name + " gradient", npy(dir, "gradient"), r.gradient(), FP32_TOLERANCE);
     assertEquals(DataType.FLOAT, r.gradient().dataType());
@@ -89,18 +78,8 @@ class MultiPositiveContrastiveLossGoldenTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"dist_3ranks_t0.1, true", "dist_3ranks_shared_t0.2, true", "dist_3ranks_t0.1, false"})
-  void distributedRanksMatchReference(String name, boolean fused) {
-    long before = ContrastiveKernel.fusedMaxElements;
-    ContrastiveKernel.fusedMaxElements = fused ? Long.MAX_VALUE : 0;
-    try {
-      distributedRanks(name);
-    } finally {
-      ContrastiveKernel.fusedMaxElements = before;
-    }
-  }
-
-  private void distributedRanks(String name) {
+  @ValueSource(strings = {"dist_3ranks_t0.1", "dist_3ranks_shared_t0.2"})
+  void distributedRanksMatchReference(String name) {
     Path dir = Goldens.dir("loss/" + name);
     INDArray emb = npy(dir, "embeddings");
     INDArray ids = npy(dir, "ids");
