@@ -121,28 +121,18 @@ public final class ImageOps {
   public static INDArray hflip(INDArray x, boolean[] flip) {
     Batch b = Batch.of("x", x);
     checkLength("flip", flip, b.n);
-    INDArray out = Nd4j.createUninitialized(DataType.FLOAT, b.n, b.c, b.h, b.w);
-    FloatBuffer dst = writable(out);
-    int plane = b.h * b.w;
-    IntStream.range(0, b.n * b.c)
-        .parallel()
-        .forEach(
-            p -> {
-              float[] a = scratch(0, plane);
-              b.src.get(p * plane, a, 0, plane);
-              if (flip[p / b.c]) {
-                for (int r = 0; r < b.h; r++) {
-                  int s = r * b.w;
-                  for (int lo = s, hi = s + b.w - 1; lo < hi; lo++, hi--) {
-                    float t = a[lo];
-                    a[lo] = a[hi];
-                    a[hi] = t;
-                  }
-                }
-              }
-              dst.put(p * plane, a, 0, plane);
-            });
-    return published(out);
+    return perPlane(b, (p, a, plane) -> {
+      if (flip[p / b.c]) {
+        for (int r = 0; r < b.h; r++) {
+          int s = r * b.w;
+          for (int lo = s, hi = s + b.w - 1; lo < hi; lo++, hi--) {
+            float t = a[lo];
+            a[lo] = a[hi];
+            a[hi] = t;
+          }
+        }
+      }
+    });
   }
 
   // ---------------------------------------------------------------- colour
