@@ -2,7 +2,6 @@ package io.github.stablerep.eval.data;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.util.List;
 
 /**
  * A labelled image dataset that is read sequentially, so a 50 000-image set never has to be in
