@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,7 +27,14 @@ class IdxDatasetTest {
   void fashionMnistT10kMatchesNumpyGolden() throws IOException {
     Path images = DatasetGoldens.FASHION_MNIST.resolve("t10k-images-idx3-ubyte.gz");
     Path labels = DatasetGoldens.FASHION_MNIST.resolve("t10k-labels-idx1-ubyte.gz");
-    // Fail, never skip: .ci/run installs dataset-fashion-mnist, so absence is a broken setup.
+    // In CI (.ci/run installs dataset-fashion-mnist) absence is a broken setup: fail. On a
+    // user's machine without the package, skip with the instruction, so `mvn verify` still passes.
+    boolean present = Files.exists(images) && Files.exists(labels);
+    if (System.getenv("CI") == null) {
+      Assumptions.assumeTrue(present,
+          "Fashion-MNIST not found under " + DatasetGoldens.FASHION_MNIST
+              + "; `apt-get install dataset-fashion-mnist` runs this test");
+    }
     assertThat(images).as("install the Debian package dataset-fashion-mnist").exists();
     assertThat(labels).as("install the Debian package dataset-fashion-mnist").exists();
 
