@@ -1,0 +1,496 @@
+package io.github.stablerep.models.vit;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The Vision Transformer (Dosovitskiy et al., 2021) as a SameDiff graph, computing what timm's
+ * {@code VisionTransformer} computes with {@code global_pool='token'}, no dropout and no drop
+ * path: StableRep's encoder.
+ *
+ * <pre>
+ *   x  = [cls; conv_p×p,stride p(images) flattened] + pos        [N, T, D], T = 1 + (H/p)(W/p)
+ *   x += Attn(LN1(x))        for each of depth blocks (pre-norm)
+ *   x += MLP(LN2(x))         MLP = fc2(GELU(fc1(·))), hidden = mlpRatio·D
+ *   tokens = LN(x);  feature = tokens[:, 0]
+ * </pre>
+ *
+ * <p>Two ND4J ops are deliberately not used (see DESIGN.md): {@code sd.nn.gelu} is the sigmoid
+ * approximation, so GELU is composed as 0.5·x·(1 + erf(x/√2)); {@code sd.nn.layerNorm} has no
+ * epsilon, so LayerNorm is composed from mean and variance with {@code layerNormEps}. Linear
+ * layers run on the residual stream kept as a matrix [N·T, D], because {@code sd.mmul} needs
+ * equal ranks; only attention reshapes to heads.
+ *
+ * <p>Initialisation follows timm's {@code init_weights_vit_timm}, seeded by {@code seed} through
+ * {@link java.util.Random}: Linear weights and the position embedding truncated-normal with std
+ * 0.02 (cut at ±2, as timm's {@code trunc_normal_}), biases zero, LayerNorm weights one, the
+ * class token normal with std 1e-6, and the patch convolution with PyTorch's default
+ * (uniform ±1/√fan_in for weight and bias).
+ *
+ * <pre>{@code
+ * VisionTransformer vit = VisionTransformer.builder().preset(VitPreset.B_16).imageSize(224).build();
+ * SDVariable images = sd.placeHolder("images", DataType.FLOAT, -1, 3, 224, 224);
+ * VitGraph g = vit.define(sd, images);
+ * vit.importWeights(sd, SafeTensors.read(path), WeightLayout.TIMM);
+ * }</pre>
+ *
+ * <p>Not (yet) supported: dropout and drop path, and interpolating the position embedding for
+ * weights trained at another resolution.
+ */
+public final class VisionTransformer {
+
+  /** timm's LayerNorm epsilon for ViTs. */
+  public static final double DEFAULT_LAYER_NORM_EPS = 1e-6;
+  /** The image size of every preset. */
+  public static final int DEFAULT_IMAGE_SIZE = 224;
+
+  private final VitPreset preset;
+  private final Integer patchSizeOverride;
+  private final Integer widthOverride;
+  private final Integer depthOverride;
+  private final Integer headsOverride;
+  private final Double mlpRatioOverride;
+  private final int imageHeight;
+  private final int imageWidth;
+  private final int patchSize;
+  private final int width;
+  private final int depth;
+  private final int heads;
+  private final double mlpRatio;
+  private final int mlpDim;
+  private final boolean qkvBias;
+  private final double layerNormEps;
+  private final Pooling pooling;
+  private final long seed;
+  private final String name;
+  private final DataType dataType;
+
+  private VisionTransformer(Builder b) {
+    this.preset = b.preset;
+    this.patchSizeOverride = b.patchSize;
+    this.widthOverride = b.width;
+    this.depthOverride = b.depth;
+    this.headsOverride = b.heads;
+    this.mlpRatioOverride = b.mlpRatio;
+    this.imageHeight = b.imageHeight;
+    this.imageWidth = b.imageWidth;
+    this.patchSize = b.patchSize != null ? b.patchSize : preset.patchSize();
+    this.width = b.width != null ? b.width : preset.width();
+    this.depth = b.depth != null ? b.depth : preset.depth();
+    this.heads = b.heads != null ? b.heads : preset.heads();
+    this.mlpRatio = b.mlpRatio != null ? b.mlpRatio : preset.mlpRatio();
+    this.mlpDim = (int) Math.round(width * mlpRatio);
+    this.qkvBias = b.qkvBias;
+    this.layerNormEps = b.layerNormEps;
+    this.pooling = b.pooling;
+    this.seed = b.seed;
+    this.name = b.name;
+    this.dataType = b.dataType;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding this model's settings; fields set explicitly stay explicit. */
+  public Builder toBuilder() {
+    Builder b = new Builder().preset(preset).imageSize(imageHeight, imageWidth).qkvBias(qkvBias)
+        .layerNormEps(layerNormEps).pooling(pooling).seed(seed).name(name).dataType(dataType);
+    b.patchSize = patchSizeOverride;
+    b.width = widthOverride;
+    b.depth = depthOverride;
+    b.heads = headsOverride;
+    b.mlpRatio = mlpRatioOverride;
+    return b;
+  }
+
+  public VitPreset preset() { return preset; }
+  public int imageHeight() { return imageHeight; }
+  public int imageWidth() { return imageWidth; }
+  public int patchSize() { return patchSize; }
+  public int width() { return width; }
+  public int depth() { return depth; }
+  public int heads() { return heads; }
+  public double mlpRatio() { return mlpRatio; }
+  /** The MLP's hidden width, round(width · mlpRatio). */
+  public int mlpDim() { return mlpDim; }
+  public boolean qkvBias() { return qkvBias; }
+  public double layerNormEps() { return layerNormEps; }
+  public Pooling pooling() { return pooling; }
+  public long seed() { return seed; }
+  /** The prefix of this model's variable names in a graph. */
+  public String name() { return name; }
+  public DataType dataType() { return dataType; }
+
+  /** Patches per image, (H/p)·(W/p). */
+  public int patchCount() {
+    return (imageHeight / patchSize) * (imageWidth / patchSize);
+  }
+
+  /** Tokens per image: the class token and the patches. */
+  public int tokenCount() {
+    return 1 + patchCount();
+  }
+
+  // ---------------------------------------------------------------- parameters
+
+  /** How a parameter's array relates to PyTorch's layout of it. */
+  enum Kind {
+    /** Same layout. */
+    PLAIN,
+    /** Ours [in, out], PyTorch's Linear [out, in]. */
+    LINEAR,
+    /** Ours YXIO [kH, kW, in, out] (the only layout conv2d trains with), PyTorch's [out, in, kH, kW]. */
+    CONV
+  }
+
+  /** How a parameter is initialised (timm's scheme). */
+  enum Init {
+    TRUNC_NORMAL_002, ZEROS, ONES, CLS_TOKEN, CONV_DEFAULT
+  }
+
+  /** One trainable parameter: its timm-style name (without the model prefix) and its shape here. */
+  record Param(String key, long[] shape, Kind kind, Init init) {}
+
+  /** Every parameter, in timm's state-dict order. */
+  List<Param> parameters() {
+    List<Param> ps = new ArrayList<>();
+    ps.add(new Param("cls_token", new long[] {1, 1, width}, Kind.PLAIN, Init.CLS_TOKEN));
+    ps.add(new Param("pos_embed", new long[] {1, tokenCount(), width}, Kind.PLAIN, Init.TRUNC_NORMAL_002));
+    ps.add(new Param("patch_embed.proj.weight", new long[] {patchSize, patchSize, 3, width}, Kind.CONV, Init.CONV_DEFAULT));
+    ps.add(new Param("patch_embed.proj.bias", new long[] {width}, Kind.PLAIN, Init.CONV_DEFAULT));
+    for (int i = 0; i < depth; i++) {
+      String b = "blocks." + i + ".";
+      ps.add(new Param(b + "norm1.weight", new long[] {width}, Kind.PLAIN, Init.ONES));
+      ps.add(new Param(b + "norm1.bias", new long[] {width}, Kind.PLAIN, Init.ZEROS));
+      ps.add(new Param(b + "attn.qkv.weight", new long[] {width, 3L * width}, Kind.LINEAR, Init.TRUNC_NORMAL_002));
+      if (qkvBias) {
+        ps.add(new Param(b + "attn.qkv.bias", new long[] {3L * width}, Kind.PLAIN, Init.ZEROS));
+      }
+      ps.add(new Param(b + "attn.proj.weight", new long[] {width, width}, Kind.LINEAR, Init.TRUNC_NORMAL_002));
+      ps.add(new Param(b + "attn.proj.bias", new long[] {width}, Kind.PLAIN, Init.ZEROS));
+      ps.add(new Param(b + "norm2.weight", new long[] {width}, Kind.PLAIN, Init.ONES));
+      ps.add(new Param(b + "norm2.bias", new long[] {width}, Kind.PLAIN, Init.ZEROS));
+      ps.add(new Param(b + "mlp.fc1.weight", new long[] {width, mlpDim}, Kind.LINEAR, Init.TRUNC_NORMAL_002));
+      ps.add(new Param(b + "mlp.fc1.bias", new long[] {mlpDim}, Kind.PLAIN, Init.ZEROS));
+      ps.add(new Param(b + "mlp.fc2.weight", new long[] {mlpDim, width}, Kind.LINEAR, Init.TRUNC_NORMAL_002));
+      ps.add(new Param(b + "mlp.fc2.bias", new long[] {width}, Kind.PLAIN, Init.ZEROS));
+    }
+    ps.add(new Param("norm.weight", new long[] {width}, Kind.PLAIN, Init.ONES));
+    ps.add(new Param("norm.bias", new long[] {width}, Kind.PLAIN, Init.ZEROS));
+    return ps;
+  }
+
+  String variableName(Param p) {
+    return name + "." + p.key();
+  }
+
+  private INDArray initialValue(Param p, Random rng) {
+    int n = (int) Arrays.stream(p.shape()).reduce(1, (a, b) -> a * b);
+    double[] v = new double[n];
+    double convBound = 1.0 / Math.sqrt(3.0 * patchSize * patchSize);
+    for (int i = 0; i < n; i++) {
+      v[i] = switch (p.init()) {
+        case ZEROS -> 0.0;
+        case ONES -> 1.0;
+        case CLS_TOKEN -> 1e-6 * rng.nextGaussian();
+        case CONV_DEFAULT -> convBound * (2 * rng.nextDouble() - 1);
+        case TRUNC_NORMAL_002 -> truncatedNormal(rng, 0.02, 2.0);
+      };
+    }
+    return Nd4j.createFromArray(v).reshape(p.shape()).castTo(dataType);
+  }
+
+  /** timm's trunc_normal_(std, a=-limit, b=limit): the cut is absolute, not in units of std. */
+  private static double truncatedNormal(Random rng, double std, double limit) {
+    while (true) {
+      double x = std * rng.nextGaussian();
+      if (Math.abs(x) <= limit) {
+        return x;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- graph
+
+  /**
+   * Adds the model to {@code sd}, with freshly initialised variables named {@code name() + "." +
+   * timm key} (e.g. {@code vit.blocks.0.attn.qkv.weight}).
+   *
+   * @param images [N, 3, H, W] with H, W the configured image size; cast to {@link #dataType()}
+   * @throws IllegalArgumentException if {@code sd} already holds this model's variables or the
+   *     images' static shape disagrees with the configuration
+   */
+  public VitGraph define(SameDiff sd, SDVariable images) {
+    checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
+    checkArgument(images != null, "images: expected a variable [N, 3, H, W], found null");
+    long[] shape = images.getShape();
+    if (shape != null) {
+      checkArgument(
+          shape.length == 4 && shape[1] == 3 && shape[2] == imageHeight && shape[3] == imageWidth,
+          "images: expected shape [N, 3, %s, %s], found %s", imageHeight, imageWidth, Arrays.toString(shape));
+    }
+    Random rng = new Random(seed);
+    Map<String, SDVariable> v = new LinkedHashMap<>();
+    for (Param p : parameters()) {
+      String varName = variableName(p);
+      checkArgument(
+          !sd.hasVariable(varName),
+          "name: expected a prefix not yet used in sd, found variable '%s' already defined", varName);
+      v.put(p.key(), sd.var(varName, initialValue(p, rng)));
+    }
+    SDVariable x = images.dataType() == dataType ? images : images.castTo(dataType);
+    int t = tokenCount();
+
+    // patch embedding: a p×p convolution with stride p, flattened row-major like timm's flatten(2)
+    Conv2DConfig conv = Conv2DConfig.builder().kH(patchSize).kW(patchSize).sH(patchSize).sW(patchSize)
+        .pH(0).pW(0).dH(1).dW(1).paddingMode(PaddingMode.VALID).dataFormat(Conv2DConfig.NCHW).build();
+    SDVariable patches = sd.cnn.conv2d(x, v.get("patch_embed.proj.weight"), v.get("patch_embed.proj.bias"), conv);
+    SDVariable seq = sd.permute(sd.reshape(patches, -1, width, patchCount()), 0, 2, 1);
+    // the class token broadcast to the batch: zeros shaped like one token per image, plus the
+    // token (a tile would need the batch size as a graph-computed shape)
+    SDVariable oneToken = seq.get(SDIndex.all(), SDIndex.interval(0, 1), SDIndex.all());
+    SDVariable cls = sd.zerosLike(oneToken).add(v.get("cls_token"));
+    SDVariable h = sd.concat(1, cls, seq).add(v.get("pos_embed"));
+    h = sd.reshape(h, -1, width);  // the residual stream as [N·T, D]
+
+    for (int i = 0; i < depth; i++) {
+      String b = "blocks." + i + ".";
+      h = h.add(attention(sd, layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias")), v, b, t));
+      h = h.add(mlp(sd, layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias")), v, b));
+    }
+    h = layerNorm(sd, h, v.get("norm.weight"), v.get("norm.bias"));
+
+    SDVariable tokens = sd.reshape(name + "_tokens", h, -1, t, width);
+    SDVariable first = tokens.get(SDIndex.all(), SDIndex.interval(0, 1), SDIndex.all());
+    SDVariable classToken = sd.reshape(name + "_class_token", first, -1, width);
+    SDVariable pooled = pooling == Pooling.CLASS_TOKEN
+        ? classToken
+        : tokens.get(SDIndex.all(), SDIndex.interval(1, t), SDIndex.all()).mean(name + "_mean_pool", false, 1);
+    List<String> names = new ArrayList<>();
+    for (Param p : parameters()) {
+      names.add(variableName(p));
+    }
+    return new VitGraph(tokens, classToken, pooled, names);
+  }
+
+  /** Multi-head self-attention on [N·T, D]: one qkv projection, heads split, softmax(qkᵀ/√d)v. */
+  private SDVariable attention(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int t) {
+    int headDim = width / heads;
+    SDVariable qkv = linear(sd, x, v.get(b + "attn.qkv.weight"), v.get(b + "attn.qkv.bias"));
+    // [N·T, 3D] -> [N, T, 3, H, d] -> [3, N, H, T, d]: timm's qkv layout (q, k, v each head-major)
+    SDVariable split = sd.permute(sd.reshape(qkv, -1, t, 3, heads, headDim), 2, 0, 3, 1, 4);
+    SDVariable[] parts = sd.unstack(split, 0, 3);
+    SDVariable q = parts[0].mul(1.0 / Math.sqrt(headDim));
+    SDVariable scores = sd.mmul(q, parts[1], false, true, false);      // [N, H, T, T]
+    SDVariable attn = sd.nn.softmax(scores, 3);
+    SDVariable out = sd.mmul(attn, parts[2]);                            // [N, H, T, d]
+    out = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, width);
+    return linear(sd, out, v.get(b + "attn.proj.weight"), v.get(b + "attn.proj.bias"));
+  }
+
+  private SDVariable mlp(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b) {
+    SDVariable hidden = gelu(sd, linear(sd, x, v.get(b + "mlp.fc1.weight"), v.get(b + "mlp.fc1.bias")));
+    return linear(sd, hidden, v.get(b + "mlp.fc2.weight"), v.get(b + "mlp.fc2.bias"));
+  }
+
+  private static SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
+    SDVariable y = sd.mmul(x, w);
+    return bias == null ? y : y.add(bias);
+  }
+
+  /** Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. */
+  private static SDVariable gelu(SameDiff sd, SDVariable x) {
+    return x.mul(0.5).mul(sd.math.erf(x.mul(1.0 / Math.sqrt(2.0))).add(1.0));
+  }
+
+  /** LayerNorm over the last axis of a matrix, with epsilon (ND4J's layerNorm has none). */
+  private SDVariable layerNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta) {
+    SDVariable centred = x.sub(x.mean(true, 1));
+    SDVariable variance = centred.mul(centred).mean(true, 1);
+    return centred.mul(sd.math.rsqrt(variance.add(layerNormEps))).mul(gamma).add(beta);
+  }
+
+  // ---------------------------------------------------------------- weights
+
+  /**
+   * Copies a PyTorch state dict into this model's variables in {@code sd} (after {@link
+   * #define}), transposing Linear weights and permuting the patch convolution. Values are cast
+   * to each variable's type. The classifier ({@code head.*} / {@code heads.*}) is skipped.
+   *
+   * @return the keys that were skipped as the classifier, sorted
+   * @throws IllegalArgumentException listing every missing, unknown or mis-shaped key with its
+   *     expected and found shapes; nothing is changed then
+   * @throws IllegalStateException if {@code sd} lacks this model's variables
+   */
+  public List<String> importWeights(SameDiff sd, Map<String, INDArray> weights, WeightLayout layout) {
+    checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
+    checkArgument(weights != null, "weights: expected a map of tensors, found null");
+    checkArgument(layout != null, "layout: expected TIMM or TORCHVISION, found null");
+    return VitWeights.importInto(this, sd, weights, layout);
+  }
+
+  /**
+   * This model's variables in {@code sd} as a PyTorch state dict in {@code layout} (fresh
+   * arrays, C order, the variables' type). {@link #importWeights} of the result is the identity.
+   */
+  public Map<String, INDArray> exportWeights(SameDiff sd, WeightLayout layout) {
+    checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
+    checkArgument(layout != null, "layout: expected TIMM or TORCHVISION, found null");
+    return VitWeights.exportFrom(this, sd, layout);
+  }
+
+  @Override
+  public String toString() {
+    return "VisionTransformer{image=" + imageHeight + "x" + imageWidth + ", patch=" + patchSize
+        + ", width=" + width + ", depth=" + depth + ", heads=" + heads + ", mlpRatio=" + mlpRatio
+        + ", qkvBias=" + qkvBias + ", layerNormEps=" + layerNormEps + ", pooling=" + pooling
+        + ", seed=" + seed + ", name=" + name + ", dataType=" + dataType + "}";
+  }
+
+  /**
+   * Defaults are ViT-B/16 at 224×224 as StableRep trains it: qkv bias, LayerNorm eps 1e-6,
+   * class-token pooling, fp32. Width, depth, heads, patch size and MLP ratio come from the
+   * preset unless set explicitly (in any order).
+   */
+  public static final class Builder {
+    private VitPreset preset = VitPreset.B_16;
+    private Integer patchSize;
+    private Integer width;
+    private Integer depth;
+    private Integer heads;
+    private Double mlpRatio;
+    private int imageHeight = DEFAULT_IMAGE_SIZE;
+    private int imageWidth = DEFAULT_IMAGE_SIZE;
+    private boolean qkvBias = true;
+    private double layerNormEps = DEFAULT_LAYER_NORM_EPS;
+    private Pooling pooling = Pooling.CLASS_TOKEN;
+    private long seed = 0;
+    private String name = "vit";
+    private DataType dataType = DataType.FLOAT;
+
+    private Builder() {}
+
+    public Builder preset(VitPreset preset) {
+      this.preset = preset;
+      return this;
+    }
+
+    /** A square image size; must be a multiple of the patch size. */
+    public Builder imageSize(int size) {
+      return imageSize(size, size);
+    }
+
+    /** Image height and width; each must be a multiple of the patch size. */
+    public Builder imageSize(int height, int width) {
+      this.imageHeight = height;
+      this.imageWidth = width;
+      return this;
+    }
+
+    public Builder patchSize(int patchSize) {
+      this.patchSize = patchSize;
+      return this;
+    }
+
+    /** The embedding width D; must be divisible by the number of heads. */
+    public Builder width(int width) {
+      this.width = width;
+      return this;
+    }
+
+    public Builder depth(int depth) {
+      this.depth = depth;
+      return this;
+    }
+
+    public Builder heads(int heads) {
+      this.heads = heads;
+      return this;
+    }
+
+    /** MLP hidden width over D; width · ratio must be (close to) a whole number. */
+    public Builder mlpRatio(double mlpRatio) {
+      this.mlpRatio = mlpRatio;
+      return this;
+    }
+
+    public Builder qkvBias(boolean qkvBias) {
+      this.qkvBias = qkvBias;
+      return this;
+    }
+
+    public Builder layerNormEps(double layerNormEps) {
+      this.layerNormEps = layerNormEps;
+      return this;
+    }
+
+    public Builder pooling(Pooling pooling) {
+      this.pooling = pooling;
+      return this;
+    }
+
+    /** Seeds the initialisation: the same seed and configuration give the same weights. */
+    public Builder seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    /** The prefix of the variables' names, so that two models can share a graph. */
+    public Builder name(String name) {
+      this.name = name;
+      return this;
+    }
+
+    /** The type of the variables and the computation; FLOAT by default, DOUBLE for checks. */
+    public Builder dataType(DataType dataType) {
+      this.dataType = dataType;
+      return this;
+    }
+
+    public VisionTransformer build() {
+      checkArgument(preset != null, "preset: expected one of %s, found null", Arrays.toString(VitPreset.values()));
+      checkArgument(pooling != null, "pooling: expected one of %s, found null", Arrays.toString(Pooling.values()));
+      checkArgument(name != null && !name.isEmpty(), "name: expected a non-empty prefix, found '%s'", name);
+      checkArgument(
+          dataType == DataType.FLOAT || dataType == DataType.DOUBLE,
+          "dataType: expected FLOAT or DOUBLE, found %s", dataType);
+      int p = patchSize != null ? patchSize : preset.patchSize();
+      int d = width != null ? width : preset.width();
+      int h = heads != null ? heads : preset.heads();
+      int n = depth != null ? depth : preset.depth();
+      double r = mlpRatio != null ? mlpRatio : preset.mlpRatio();
+      checkArgument(p >= 1, "patchSize: expected >= 1, found %s", p);
+      checkArgument(
+          imageHeight >= p && imageHeight % p == 0,
+          "imageSize: expected a height that is a positive multiple of the patch size %s, found %s", p, imageHeight);
+      checkArgument(
+          imageWidth >= p && imageWidth % p == 0,
+          "imageSize: expected a width that is a positive multiple of the patch size %s, found %s", p, imageWidth);
+      checkArgument(d >= 1, "width: expected >= 1, found %s", d);
+      checkArgument(n >= 1, "depth: expected >= 1, found %s", n);
+      checkArgument(h >= 1 && d % h == 0, "heads: expected >= 1 and dividing width %s, found %s", d, h);
+      checkArgument(
+          Double.isFinite(r) && r > 0 && Math.round(d * r) >= 1 && Math.abs(d * r - Math.round(d * r)) < 1e-9,
+          "mlpRatio: expected a value > 0 with width %s * ratio a whole number, found %s", (Object) d, r);
+      checkArgument(
+          Double.isFinite(layerNormEps) && layerNormEps > 0,
+          "layerNormEps: expected a finite value > 0 (timm uses 1e-6), found %s", layerNormEps);
+      return new VisionTransformer(this);
+    }
+  }
+}

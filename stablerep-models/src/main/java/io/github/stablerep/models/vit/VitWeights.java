@@ -1,0 +1,183 @@
+package io.github.stablerep.models.vit;
+
+import io.github.stablerep.models.vit.VisionTransformer.Kind;
+import io.github.stablerep.models.vit.VisionTransformer.Param;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Key names and layouts of ViT state dicts: the mapping behind import and export. */
+final class VitWeights {
+
+  private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\.(.+)");
+  private static final Map<String, String> TORCHVISION_BLOCK = Map.of(
+      "norm1.weight", "ln_1.weight",
+      "norm1.bias", "ln_1.bias",
+      "attn.qkv.weight", "self_attention.in_proj_weight",
+      "attn.qkv.bias", "self_attention.in_proj_bias",
+      "attn.proj.weight", "self_attention.out_proj.weight",
+      "attn.proj.bias", "self_attention.out_proj.bias",
+      "norm2.weight", "ln_2.weight",
+      "norm2.bias", "ln_2.bias");
+  private static final Map<String, String> TORCHVISION_TOP = Map.of(
+      "cls_token", "class_token",
+      "pos_embed", "encoder.pos_embedding",
+      "patch_embed.proj.weight", "conv_proj.weight",
+      "patch_embed.proj.bias", "conv_proj.bias",
+      "norm.weight", "encoder.ln.weight",
+      "norm.bias", "encoder.ln.bias");
+
+  private VitWeights() {}
+
+  /** The key a layout gives a parameter; for torchvision's MLP, 0.14's {@code mlp.0} / {@code mlp.3}. */
+  static String key(WeightLayout layout, Param p) {
+    return keys(layout, p).get(0);
+  }
+
+  /** Accepted keys, the exported one first (torchvision renamed its MLP layers after 0.14). */
+  static List<String> keys(WeightLayout layout, Param p) {
+    if (layout == WeightLayout.TIMM) {
+      return List.of(p.key());
+    }
+    String top = TORCHVISION_TOP.get(p.key());
+    if (top != null) {
+      return List.of(top);
+    }
+    Matcher m = BLOCK.matcher(p.key());
+    if (!m.matches()) {
+      throw new IllegalStateException("no torchvision key for " + p.key());
+    }
+    String prefix = "encoder.layers.encoder_layer_" + m.group(1) + ".";
+    String rest = m.group(2);
+    if (rest.startsWith("mlp.fc1.")) {
+      String suffix = rest.substring("mlp.fc1.".length());
+      return List.of(prefix + "mlp.0." + suffix, prefix + "mlp.linear_1." + suffix);
+    }
+    if (rest.startsWith("mlp.fc2.")) {
+      String suffix = rest.substring("mlp.fc2.".length());
+      return List.of(prefix + "mlp.3." + suffix, prefix + "mlp.linear_2." + suffix);
+    }
+    return List.of(prefix + TORCHVISION_BLOCK.get(rest));
+  }
+
+  /** The classifier, which a feature encoder does not have. */
+  static boolean isClassifier(WeightLayout layout, String key) {
+    return layout == WeightLayout.TIMM ? key.startsWith("head.") : key.startsWith("heads.");
+  }
+
+  /** PyTorch's shape of a parameter. */
+  static long[] layoutShape(Param p) {
+    long[] s = p.shape();
+    return switch (p.kind()) {
+      case PLAIN -> s.clone();
+      case LINEAR -> new long[] {s[1], s[0]};
+      case CONV -> new long[] {s[3], s[2], s[0], s[1]};
+    };
+  }
+
+  static INDArray toLayout(Param p, INDArray ours) {
+    INDArray a = switch (p.kind()) {
+      case PLAIN -> ours;
+      case LINEAR -> ours.transpose();
+      case CONV -> ours.permute(3, 2, 0, 1);   // YXIO -> OIYX
+    };
+    return a.dup('c');
+  }
+
+  static INDArray fromLayout(Param p, INDArray theirs) {
+    INDArray a = switch (p.kind()) {
+      case PLAIN -> theirs;
+      case LINEAR -> theirs.transpose();
+      case CONV -> theirs.permute(2, 3, 1, 0);  // OIYX -> YXIO
+    };
+    return a;
+  }
+
+  static Map<String, INDArray> exportFrom(VisionTransformer vit, SameDiff sd, WeightLayout layout) {
+    Map<String, INDArray> out = new LinkedHashMap<>();
+    for (Param p : vit.parameters()) {
+      out.put(key(layout, p), toLayout(p, variableArray(vit, sd, p)));
+    }
+    return out;
+  }
+
+  static List<String> importInto(
+      VisionTransformer vit, SameDiff sd, Map<String, INDArray> weights, WeightLayout layout) {
+    List<Param> params = vit.parameters();
+    Map<String, INDArray> targets = new LinkedHashMap<>();
+    for (Param p : params) {
+      targets.put(p.key(), variableArray(vit, sd, p));
+    }
+    Map<String, String> problems = new TreeMap<>();
+    Map<Param, INDArray> found = new LinkedHashMap<>();
+    java.util.Set<String> used = new java.util.HashSet<>();
+    for (Param p : params) {
+      long[] expected = layoutShape(p);
+      String hit = null;
+      for (String k : keys(layout, p)) {
+        if (weights.containsKey(k)) {
+          hit = k;
+          break;
+        }
+      }
+      if (hit == null) {
+        problems.put(key(layout, p), "missing: expected shape " + Arrays.toString(expected) + ", found none");
+        continue;
+      }
+      used.add(hit);
+      INDArray a = weights.get(hit);
+      if (a == null || !Arrays.equals(a.shape(), expected) || !a.dataType().isFPType()) {
+        problems.put(hit, "mis-shaped: expected shape " + Arrays.toString(expected) + " (floating point), found "
+            + (a == null ? "null" : Arrays.toString(a.shape()) + " " + a.dataType()));
+        continue;
+      }
+      found.put(p, a);
+    }
+    List<String> ignored = new ArrayList<>();
+    for (Map.Entry<String, INDArray> e : weights.entrySet()) {
+      String k = e.getKey();
+      if (used.contains(k)) {
+        continue;
+      }
+      if (isClassifier(layout, k)) {
+        ignored.add(k);
+      } else {
+        INDArray a = e.getValue();
+        problems.put(k, "unknown: expected no such key, found shape " + (a == null ? "null" : Arrays.toString(a.shape())));
+      }
+    }
+    if (!problems.isEmpty()) {
+      StringBuilder msg = new StringBuilder("weights: ").append(problems.size())
+          .append(" offending key(s) for layout ").append(layout).append(" and ").append(vit).append(':');
+      problems.forEach((k, why) -> msg.append("\n  '").append(k).append("' ").append(why));
+      throw new IllegalArgumentException(msg.toString());
+    }
+    for (Map.Entry<Param, INDArray> e : found.entrySet()) {
+      INDArray target = targets.get(e.getKey().key());
+      target.assign(fromLayout(e.getKey(), e.getValue()).castTo(target.dataType()));
+    }
+    ignored.sort(null);
+    return List.copyOf(ignored);
+  }
+
+  private static INDArray variableArray(VisionTransformer vit, SameDiff sd, Param p) {
+    String name = vit.variableName(p);
+    SDVariable v = sd.hasVariable(name) ? sd.getVariable(name) : null;
+    INDArray a = v == null ? null : v.getArr();
+    if (a == null || !Arrays.equals(a.shape(), p.shape())) {
+      throw new IllegalStateException(
+          "sd: expected variable '" + name + "' of shape " + Arrays.toString(p.shape())
+              + " defined by this model's define(), found "
+              + (a == null ? "none" : Arrays.toString(a.shape())));
+    }
+    return a;
+  }
+}
