@@ -59,8 +59,8 @@ class VisionTransformerTest {
         .hasMessageStartingWith("layerNormEps: expected a finite value > 0").hasMessageEndingWith("found 0.0");
     assertThatThrownBy(() -> VisionTransformer.builder().mlpRatio(Double.NaN).build())
         .hasMessageStartingWith("mlpRatio:");
-    assertThatThrownBy(() -> VisionTransformer.builder().dataType(DataType.HALF).build())
-        .hasMessage("dataType: expected FLOAT or DOUBLE, found HALF");
+    assertThatThrownBy(() -> VisionTransformer.builder().dataType(DataType.BFLOAT16).build())
+        .hasMessage("dataType: expected FLOAT or DOUBLE, found BFLOAT16");
     assertThatThrownBy(() -> VisionTransformer.builder().pooling(null).build())
         .hasMessageStartingWith("pooling:");
   }
@@ -127,5 +127,33 @@ class VisionTransformerTest {
         .hasMessage("name: expected a prefix not yet used in sd, found variable 'vit.cls_token' already defined");
     assertThatThrownBy(() -> tiny().define(SameDiff.create(), SameDiff.create().placeHolder("y", DataType.FLOAT, -1, 3, 8, 8)))
         .hasMessage("images: expected shape [N, 3, 8, 12], found [-1, 3, 8, 8]");
+  }
+
+  @Test
+  void imagesInABatchDoNotInteract() {
+    VisionTransformer vit = tiny();
+    SameDiff sd = SameDiff.create();
+    VitGraph g = vit.define(sd, sd.placeHolder("images", DataType.FLOAT, -1, 3, 8, 12));
+    INDArray both = images(2, 8, 12, 4);
+    String out = g.classToken().name();
+    INDArray together = sd.output(Map.of("images", both), out).get(out);
+    for (int i = 0; i < 2; i++) {
+      INDArray one = both.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(i, i + 1)).dup();
+      INDArray alone = sd.output(Map.of("images", one), out).get(out);
+      assertThat(alone.sub(together.getRow(i).reshape(1, 8)).amaxNumber().doubleValue()).isLessThan(1e-6);
+    }
+  }
+
+  @Test
+  void withoutQkvBiasThereIsNoQkvBiasVariableOrKey() {
+    VisionTransformer vit = tiny().toBuilder().qkvBias(false).build();
+    SameDiff sd = SameDiff.create();
+    VitGraph g = vit.define(sd, sd.placeHolder("images", DataType.FLOAT, -1, 3, 8, 12));
+    assertThat(g.variableNames()).doesNotContain("vit.blocks.0.attn.qkv.bias").contains("vit.blocks.0.attn.proj.bias");
+    Map<String, INDArray> w = vit.exportWeights(sd, WeightLayout.TIMM);
+    assertThat(w).doesNotContainKey("blocks.0.attn.qkv.bias");
+    vit.importWeights(sd, w, WeightLayout.TIMM);
+    String out = g.classToken().name();
+    assertThat(sd.output(Map.of("images", images(2, 8, 12, 5)), out).get(out).shape()).containsExactly(2, 8);
   }
 }
