@@ -253,6 +253,11 @@ public final class MultiViewSampler implements AutoCloseable {
       }
     }
 
+    /** Batches handed to the pool so far: at most {@code prefetch} ahead of the consumer. */
+    int submitted() {
+      return submitted;
+    }
+
     /** The number of batches this epoch yields in all. */
     public int batches() {
       return plan.batches.size();

@@ -233,6 +233,22 @@ class MultiViewSamplerTest {
   }
 
   @Test
+  void prefetchBoundsTheBatchesInFlightAndCloseCancelsThem() throws Exception {
+    CaptionDataset ds = folders(10, 1, 4);
+    try (MultiViewSampler s = MultiViewSampler.builder().dataset(ds).captionsPerBatch(1)
+        .viewsPerCaption(1).prefetch(3).build()) {
+      MultiViewSampler.Epoch e = s.epoch(0);
+      assertThat(e.batches()).isEqualTo(10);
+      assertThat(e.submitted()).isEqualTo(3); // nothing consumed: only prefetch batches queued
+      e.next();
+      assertThat(e.submitted()).isEqualTo(4);
+      e.close();
+      assertThat(e.hasNext()).isFalse();
+      assertThatThrownBy(e::next).isInstanceOf(java.util.NoSuchElementException.class);
+    }
+  }
+
+  @Test
   void mixedSizesAreAugmentedOneByOne() throws Exception {
     png(dir.resolve("root/a/0.png"), 10);
     png(dir.resolve("root/b/0.png"), 12);
