@@ -24,7 +24,7 @@ import java.util.stream.Stream;
  *   <li>{@link #fromCaptionFolders}: one folder per caption under a root. The folder name is the
  *       caption id; an optional {@code caption.txt} (UTF-8, trailing line breaks dropped) holds
  *       the caption, else the caption is the id. Images are the folder's regular files with
- *       extensions {@value #EXTENSIONS_TEXT} (any case), sorted by name. Folders are sorted by
+ *       extensions png, jpg, jpeg, bmp, gif, tif, tiff (any case), sorted by name. Folders are sorted by
  *       name; files at the root and nested folders are ignored.
  *   <li>{@link #fromStableRepCsv}: the official StableRep layout ({@code StableRep/dataset/data.py},
  *       {@code SupconDataset}). A CSV (Python's default {@code csv} dialect: comma-separated,
@@ -43,7 +43,6 @@ import java.util.stream.Stream;
  * the sampler decides (see {@link MultiViewSampler}).
  */
 public final class CaptionDataset {
-  static final String EXTENSIONS_TEXT = "png, jpg, jpeg, bmp, gif, tif, tiff";
   private static final Set<String> EXTENSIONS =
       Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff");
 

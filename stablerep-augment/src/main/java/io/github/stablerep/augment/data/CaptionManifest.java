@@ -92,7 +92,7 @@ public final class CaptionManifest {
         if (rel.isEmpty()) {
           throw new CaptionDatasetException(where + ": expected a non-empty path, found \"\"");
         }
-        if (rel.startsWith("/") || rel.startsWith("\\") || (rel.length() > 1 && rel.charAt(1) == ':')) {
+        if (isAbsolute(rel)) {
           throw new CaptionDatasetException(where + ": expected a path relative to the manifest's"
               + " folder, found the absolute path \"" + rel + "\"");
         }
@@ -166,6 +166,13 @@ public final class CaptionManifest {
         Files.deleteIfExists(temp);
       }
     }
+  }
+
+  /** Unix roots, UNC/backslash roots and Windows drive letters ({@code C:/}, {@code C:\}). */
+  private static boolean isAbsolute(String rel) {
+    return rel.startsWith("/") || rel.startsWith("\\")
+        || (rel.length() > 2 && Character.isLetter(rel.charAt(0)) && rel.charAt(1) == ':'
+            && (rel.charAt(2) == '/' || rel.charAt(2) == '\\'));
   }
 
   static String escape(String s) {

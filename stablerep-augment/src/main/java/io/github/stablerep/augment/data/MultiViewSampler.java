@@ -85,8 +85,9 @@ import org.slf4j.LoggerFactory;
  * {@code (seed, epoch, batch index)}, and batches are handed out in index order, so the stream
  * is identical for any thread count or timing. A failure in a worker (other than a skipped
  * file) is rethrown by {@link Epoch#next()}: runtime exceptions and errors as they are, checked
- * ones wrapped. Closing an epoch cancels its outstanding work; closing the sampler stops its
- * threads.
+ * ones wrapped; that ends the epoch. Closing an epoch cancels its outstanding work; closing the
+ * sampler stops its threads (a read interrupted by closing is not counted as a skip). An
+ * {@link Epoch} is consumed by one thread; the sampler and its stats are thread-safe.
  *
  * <p>Without an augmentation, the images of a batch must share one size (generated images do);
  * otherwise {@code next()} throws {@link IllegalStateException} naming both files. With one,
@@ -455,6 +456,11 @@ public final class MultiViewSampler implements AutoCloseable {
       decoded.incrementAndGet();
       return x;
     } catch (IOException e) {
+      if (e instanceof java.nio.channels.ClosedByInterruptException
+          || Thread.currentThread().isInterrupted()) {
+        // close() interrupted this worker: the file is fine, so it must not count as skipped.
+        throw new CancellationException("batch assembly cancelled while reading " + p);
+      }
       String reason = e.getClass().getSimpleName();
       skipped.incrementAndGet();
       skippedByReason.computeIfAbsent(reason, k -> new LongAdder()).increment();

@@ -69,6 +69,12 @@ class CaptionDatasetTest {
     Path abs = write("abs.tsv", "caption_id\tcaption\tpath\n1\tone\t/etc/a.png\n");
     assertThatThrownBy(() -> CaptionDataset.fromManifest(abs))
         .hasMessageContaining(abs + ":2:").hasMessageContaining("absolute");
+    Path drive = write("drive.tsv", "caption_id\tcaption\tpath\n1\tone\tC:\\\\x.png\n");
+    assertThatThrownBy(() -> CaptionDataset.fromManifest(drive))
+        .hasMessageContaining(drive + ":2:").hasMessageContaining("absolute");
+    Path colon = write("colon.tsv", "caption_id\tcaption\tpath\n1\tone\ta:b.png\n");
+    assertThat(CaptionDataset.fromManifest(colon).captions().get(0).images())
+        .containsExactly(dir.resolve("a:b.png"));
     Path empty = write("empty.tsv", "");
     assertThatThrownBy(() -> CaptionDataset.fromManifest(empty))
         .hasMessageContaining(empty + ":1:").hasMessageContaining("empty file");
