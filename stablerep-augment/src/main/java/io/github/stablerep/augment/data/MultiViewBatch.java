@@ -9,6 +9,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * model builds its labels ({@code label.repeat(n_views)}): row {@code v * n + i} is view
  * {@code v} of the batch's caption {@code i}.
  *
+ * <p>The int arrays are handed over without copying (a batch is built once per step and the
+ * copies would be waste); as for any record with array components, {@code equals} compares them
+ * by identity.
+ *
  * @param images {@code FLOAT [n*m, 3, H, W]}: augmented (and normalised, if the augmentation
  *     does so) when the sampler has an augmentation, else the decoded pixels in [0, 1]
  * @param positionalIds length {@code n*m}: {@code [0..n-1]} repeated {@code m} times, the
