@@ -19,14 +19,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * per-chunk BatchNorm, gradients of sum(out * r), running statistics after one step, and an
  * eval-mode forward with them.
  *
- * <p>Tolerances (relative L2 and max-abs relative to max|expected|): fp32 1e-5 for outputs and
- * running statistics, 1e-4 for gradients (BatchNorm's backward subtracts means of products, which
- * loses a few bits in fp32); fp64 1e-10 for everything, which pins the formulas themselves.
+ * <p>Tolerances (relative L2, and max-abs relative to max|expected|): fp32 1e-5, fp64 1e-12 (which
+ * pins the formulas themselves). Measured: fp32 4e-7 (outputs, gradients), 5e-8 (running
+ * statistics); fp64 below 1e-15. The biases before BatchNorm have a true gradient of 0 and are
+ * checked against the scale of their layer's weight gradient instead.
  */
 class ProjectionHeadGoldenTest {
 
   @ParameterizedTest
-  @CsvSource({"FLOAT, 1e-5, 1e-4", "DOUBLE, 1e-10, 1e-10"})
+  @CsvSource({"FLOAT, 1e-5, 1e-5", "DOUBLE, 1e-12, 1e-12"})
   void matchesTorch(DataType type, double valueTol, double gradTol) {
     double[] config = HeadGoldens.npy("config").toDoubleVector();
     int chunks = (int) config[3];
@@ -50,17 +51,18 @@ class ProjectionHeadGoldenTest {
     }
     head.importWeights(sd, init);
 
+    double[] worst = new double[4];
     Map<String, INDArray> ph = Map.of(
         "x", HeadGoldens.npy("x").castTo(type), "r", HeadGoldens.npy("r").castTo(type));
     List<String> wanted = new ArrayList<>(train.statisticNames());
     wanted.add(train.output().name());
     Map<String, INDArray> out = sd.output(ph, wanted);
-    HeadGoldens.assertClose("train_out", HeadGoldens.npy("train_out"), out.get(train.output().name()), valueTol);
+    worst[0] = HeadGoldens.assertClose("train_out", HeadGoldens.npy("train_out"), out.get(train.output().name()), valueTol);
 
     List<String> gradFor = new ArrayList<>(head.parameterNames());
     gradFor.add("x");
     Map<String, INDArray> grads = sd.calculateGradients(ph, gradFor);
-    HeadGoldens.assertClose("grad_x", HeadGoldens.npy("grad_x"), grads.get("x"), gradTol);
+    worst[1] = HeadGoldens.assertClose("grad_x", HeadGoldens.npy("grad_x"), grads.get("x"), gradTol);
     for (String name : head.parameterNames()) {
       String key = name.substring(head.variablePrefix().length());
       INDArray g = grads.get(name);
@@ -75,14 +77,14 @@ class ProjectionHeadGoldenTest {
             "grad_" + key + ": expected ~0, found max " + g.amaxNumber() + " against weight-gradient scale " + scale);
         continue;
       }
-      HeadGoldens.assertClose("grad_" + key, expected, torchLayout, gradTol);
+      worst[1] = Math.max(worst[1], HeadGoldens.assertClose("grad_" + key, expected, torchLayout, gradTol));
     }
 
     train.updateRunningStatistics(out);
     Map<String, INDArray> exported = head.exportWeights(sd);
     for (String bn : List.of("bn1.", "bn2.")) {
       for (String stat : List.of("running_mean", "running_var")) {
-        HeadGoldens.assertClose(bn + stat, HeadGoldens.npy("after_" + bn + stat), exported.get(bn + stat), valueTol);
+        worst[2] = Math.max(worst[2], HeadGoldens.assertClose(bn + stat, HeadGoldens.npy("after_" + bn + stat), exported.get(bn + stat), valueTol));
       }
       assertEquals(
           HeadGoldens.npy("after_" + bn + "num_batches_tracked").getLong(0),
@@ -90,6 +92,8 @@ class ProjectionHeadGoldenTest {
     }
 
     INDArray evalOut = sd.output(ph, eval.output().name()).get(eval.output().name());
-    HeadGoldens.assertClose("eval_out", HeadGoldens.npy("eval_out"), evalOut, valueTol);
+    worst[3] = HeadGoldens.assertClose("eval_out", HeadGoldens.npy("eval_out"), evalOut, valueTol);
+    System.out.printf("ProjectionHead parity %s: relative L2 train_out %.2e, gradients (worst) %.2e, "
+        + "running stats (worst) %.2e, eval_out %.2e%n", type, worst[0], worst[1], worst[2], worst[3]);
   }
 }
