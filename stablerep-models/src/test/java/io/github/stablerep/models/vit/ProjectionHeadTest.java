@@ -173,6 +173,45 @@ class ProjectionHeadTest {
         .hasMessageContaining("expected the statistic 'image_mlp.bn1.batch_mean'");
   }
 
+  /** Running statistics are constants: sd.save keeps them, and a reloaded graph reads them. */
+  @Test
+  void sameDiffSaveKeepsRunningStatistics(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    ProjectionHead head = tiny(8);
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 6);
+    ProjectionHeadGraph train = head.define(sd, x, 2, true);
+    ProjectionHeadGraph eval = head.define(sd, x, 2, false);
+    INDArray batch = randomMatrix(3, 8, 6).castTo(DataType.FLOAT);
+    train.updateRunningStatistics(sd.output(Map.of("x", batch), chunkedOutputs(train)));
+    INDArray evalBefore = sd.output(Map.of("x", batch), eval.output().name()).get(eval.output().name());
+
+    java.io.File file = dir.resolve("head.sd").toFile();
+    sd.save(file, true);
+    SameDiff loaded = SameDiff.load(file, true);
+    assertThat(head.exportWeights(loaded)).isEqualTo(head.exportWeights(sd));
+    assertThat(head.exportWeights(loaded).get("bn2.num_batches_tracked").getLong(0)).isEqualTo(2);
+    INDArray evalAfter = loaded.output(Map.of("x", batch), eval.output().name()).get(eval.output().name());
+    assertThat(evalAfter).isEqualTo(evalBefore);
+  }
+
+  /** The default parameter groups decide the head by rank (no decay on biases and BN affine), so fit can train it. */
+  @Test
+  void trainsWithAdamW() {
+    ProjectionHead head = tiny(2);
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 6);
+    ProjectionHeadGraph train = head.define(sd, x, 2, true);
+    sd.setLossVariables(sd.sum("loss", train.output().mul(train.output())));
+    io.github.stablerep.core.optim.AdamW adamW = io.github.stablerep.core.optim.AdamW.builder().build();
+    adamW.trainingConfig(sd); // throws if a trainable variable needed a by-name rule
+    INDArray before = sd.getVariable("image_mlp.layer3.weight").getArr().dup();
+    Map<String, INDArray> ph = Map.of("x", randomMatrix(4, 8, 6).castTo(DataType.FLOAT));
+    adamW.step(sd, sd.calculateGradients(ph, train.parameterNames()));
+    assertThat(sd.getVariable("image_mlp.layer3.weight").getArr()).isNotEqualTo(before);
+    assertThat(adamW.exportState()).containsKey("image_mlp.bn1.weight.exp_avg")
+        .doesNotContainKey("image_mlp.bn1.running_mean.exp_avg");
+  }
+
   @Test
   void withoutBatchNormItIsLinearReluStack() {
     ProjectionHead head = tiny(1).toBuilder().batchNorm(false).layers(2).build();
