@@ -45,9 +45,9 @@ public final class Goldens {
   /**
    * Relative L2 error ‖actual − expected‖ / ‖expected‖ at most {@code relTol}, and no element
    * off by more than {@code relTol · max|expected|}: the second catches one bad entry that a
-   * norm over thousands would hide.
+   * norm over thousands would hide. Returns the relative L2 error.
    */
-  public static void assertClose(String what, INDArray expected, INDArray actual, double relTol) {
+  public static double assertClose(String what, INDArray expected, INDArray actual, double relTol) {
     assertTrue(
         Arrays.equals(expected.shape(), actual.shape()),
         what + ": shape " + Arrays.toString(actual.shape()) + " != " + Arrays.toString(expected.shape()));
@@ -63,6 +63,7 @@ public final class Goldens {
     assertTrue(
         maxDiff <= relTol * Math.max(maxAbs, 1e-30) || (maxAbs == 0 && maxDiff <= relTol),
         what + ": max abs error " + maxDiff + " > " + relTol + " * max|expected| " + maxAbs);
+    return scale == 0 ? diff : diff / scale;
   }
 
   public static void assertRelative(String what, double expected, double actual, double relTol) {
