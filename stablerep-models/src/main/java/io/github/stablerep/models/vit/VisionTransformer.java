@@ -48,8 +48,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * vit.importWeights(sd, SafeTensors.read(path), WeightLayout.TIMM);
  * }</pre>
  *
- * <p>Not (yet) supported: dropout and drop path, and interpolating the position embedding for
- * weights trained at another resolution.
+ * <p>Weights trained at another resolution are imported with their position embedding
+ * resampled bicubically ({@link #resamplePositionEmbedding}). Not (yet) supported: dropout.
  */
 public final class VisionTransformer {
 
@@ -332,6 +332,11 @@ public final class VisionTransformer {
    * #define}), transposing Linear weights and permuting the patch convolution. Values are cast
    * to each variable's type. The classifier ({@code head.*} / {@code heads.*}) is skipped.
    *
+   * <p>A position embedding trained at another resolution is resampled to this model's patch
+   * grid (bicubic, see {@link #resamplePositionEmbedding}) and the sizes are logged at INFO. As in
+   * timm, the checkpoint's grid is inferred as square from its token count; resample a
+   * non-square one first.
+   *
    * @return the keys that were skipped as the classifier, sorted
    * @throws IllegalArgumentException listing every missing, unknown or mis-shaped key with its
    *     expected and found shapes; nothing is changed then
@@ -342,6 +347,22 @@ public final class VisionTransformer {
     checkArgument(weights != null, "weights: expected a map of tensors, found null");
     checkArgument(layout != null, "layout: expected TIMM or TORCHVISION, found null");
     return VitWeights.importInto(this, sd, weights, layout);
+  }
+
+  /**
+   * A position embedding [1, 1 + oldGridH·oldGridW, D] (class token first) resampled to the grid
+   * newGridH × newGridW, as timm's {@code resample_abs_pos_embed}: the class token's embedding is
+   * kept, the grid part resized as PyTorch's {@code F.interpolate(mode='bicubic',
+   * align_corners=False, antialias=False)} (A = −0.75, border indices clamped). Computed in
+   * double, returned in the input's type.
+   *
+   * <p>{@link #importWeights} calls this itself when a checkpoint's square grid differs from the
+   * model's; call it directly for a checkpoint trained at a non-square size, whose grid cannot be
+   * inferred from its token count.
+   */
+  public static INDArray resamplePositionEmbedding(
+      INDArray posEmbed, int oldGridH, int oldGridW, int newGridH, int newGridW) {
+    return PositionEmbeddings.resample(posEmbed, oldGridH, oldGridW, newGridH, newGridW);
   }
 
   /**

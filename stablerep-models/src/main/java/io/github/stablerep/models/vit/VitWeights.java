@@ -13,9 +13,13 @@ import java.util.regex.Pattern;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Key names and layouts of ViT state dicts: the mapping behind import and export. */
 final class VitWeights {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VitWeights.class);
 
   private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\.(.+)");
   private static final Map<String, String> TORCHVISION_BLOCK = Map.of(
@@ -134,6 +138,9 @@ final class VitWeights {
       }
       used.add(hit);
       INDArray a = weights.get(hit);
+      if (p.key().equals("pos_embed")) {
+        a = resampledIfOtherGrid(vit, hit, a);
+      }
       if (a == null || !Arrays.equals(a.shape(), expected) || !a.dataType().isFPType()) {
         problems.put(hit, "mis-shaped: expected shape " + Arrays.toString(expected) + " (floating point), found "
             + (a == null ? "null" : Arrays.toString(a.shape()) + " " + a.dataType()));
@@ -166,6 +173,31 @@ final class VitWeights {
     }
     ignored.sort(null);
     return List.copyOf(ignored);
+  }
+
+  /**
+   * A position embedding from a checkpoint trained at another resolution, resampled to this
+   * model's grid (timm's {@code checkpoint_filter_fn} does the same on load). A checkpoint does
+   * not record its grid, so, as timm, a square source grid is assumed: the token count less the
+   * class token must be a perfect square. Anything else is returned as found, for the shape
+   * check to report; a non-square source can be resampled first with {@link
+   * VisionTransformer#resamplePositionEmbedding}.
+   */
+  private static INDArray resampledIfOtherGrid(VisionTransformer vit, String key, INDArray a) {
+    if (a == null || a.rank() != 3 || a.size(0) != 1 || a.size(2) != vit.width() || !a.dataType().isFPType()
+        || a.size(1) == vit.tokenCount() || a.size(1) < 2) {
+      return a;
+    }
+    long grid = a.size(1) - 1;
+    int side = (int) Math.round(Math.sqrt(grid));
+    if ((long) side * side != grid) {
+      return a;
+    }
+    int newH = vit.imageHeight() / vit.patchSize();
+    int newW = vit.imageWidth() / vit.patchSize();
+    LOG.info("Resampling '{}' bicubically from a {}x{} to a {}x{} patch grid ({} -> {} tokens)",
+        key, side, side, newH, newW, a.size(1), vit.tokenCount());
+    return PositionEmbeddings.resample(a, side, side, newH, newW);
   }
 
   private static INDArray variableArray(VisionTransformer vit, SameDiff sd, Param p) {
