@@ -19,8 +19,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The Vision Transformer (Dosovitskiy et al., 2021) as a SameDiff graph, computing what timm's
- * {@code VisionTransformer} computes with {@code global_pool='token'}, no dropout and no drop
- * path: StableRep's encoder.
+ * {@code VisionTransformer} computes with {@code global_pool='token'} and no dropout: StableRep's
+ * encoder. Stochastic depth (timm's {@code drop_path_rate}) is applied in training graphs only,
+ * see {@link #define(SameDiff, SDVariable, boolean)}.
  *
  * <pre>
  *   x  = [cls; conv_p×p,stride p(images) flattened] + pos        [N, T, D], T = 1 + (H/p)(W/p)
@@ -75,6 +76,7 @@ public final class VisionTransformer {
   private final boolean qkvBias;
   private final double layerNormEps;
   private final Pooling pooling;
+  private final double dropPathRate;
   private final long seed;
   private final String name;
   private final DataType dataType;
@@ -97,6 +99,7 @@ public final class VisionTransformer {
     this.qkvBias = b.qkvBias;
     this.layerNormEps = b.layerNormEps;
     this.pooling = b.pooling;
+    this.dropPathRate = b.dropPathRate;
     this.seed = b.seed;
     this.name = b.name;
     this.dataType = b.dataType;
@@ -109,7 +112,7 @@ public final class VisionTransformer {
   /** A builder holding this model's settings; fields set explicitly stay explicit. */
   public Builder toBuilder() {
     Builder b = new Builder().preset(preset).imageSize(imageHeight, imageWidth).qkvBias(qkvBias)
-        .layerNormEps(layerNormEps).pooling(pooling).seed(seed).name(name).dataType(dataType);
+        .layerNormEps(layerNormEps).pooling(pooling).dropPathRate(dropPathRate).seed(seed).name(name).dataType(dataType);
     b.patchSize = patchSizeOverride;
     b.width = widthOverride;
     b.depth = depthOverride;
@@ -131,6 +134,18 @@ public final class VisionTransformer {
   public boolean qkvBias() { return qkvBias; }
   public double layerNormEps() { return layerNormEps; }
   public Pooling pooling() { return pooling; }
+  /** The stochastic-depth rate of the last block; see {@link #blockDropPathRate(int)}. */
+  public double dropPathRate() { return dropPathRate; }
+
+  /**
+   * Block {@code block}'s drop-path rate: as timm's {@code torch.linspace(0, drop_path_rate,
+   * depth)}, linearly spaced from 0 for the first block to {@link #dropPathRate()} for the last
+   * (computed in double; timm's linspace is float32, a difference below 1e-7).
+   */
+  public double blockDropPathRate(int block) {
+    checkArgument(block >= 0 && block < depth, "block: expected a value in [0, %s), found %s", depth, block);
+    return depth == 1 ? 0.0 : dropPathRate * block / (depth - 1);
+  }
   public long seed() { return seed; }
   /** The prefix of this model's variable names in a graph. */
   public String name() { return name; }
@@ -228,14 +243,40 @@ public final class VisionTransformer {
   // ---------------------------------------------------------------- graph
 
   /**
-   * Adds the model to {@code sd}, with freshly initialised variables named {@code name() + "." +
-   * timm key} (e.g. {@code vit.blocks.0.attn.qkv.weight}).
+   * Adds the model to {@code sd} as an inference graph (no drop path whatever {@link
+   * #dropPathRate()}), with freshly initialised variables named {@code name() + "." + timm key}
+   * (e.g. {@code vit.blocks.0.attn.qkv.weight}). The same as {@code define(sd, images, false)}.
    *
    * @param images [N, 3, H, W] with H, W the configured image size; cast to {@link #dataType()}
    * @throws IllegalArgumentException if {@code sd} already holds this model's variables or the
    *     images' static shape disagrees with the configuration
    */
   public VitGraph define(SameDiff sd, SDVariable images) {
+    return define(sd, images, false);
+  }
+
+  /**
+   * Adds the model to {@code sd}, for training or for inference.
+   *
+   * <p>A SameDiff graph has no train/eval switch, so the choice is made here, when the graph is
+   * built: define a training graph and an inference graph (in two SameDiff instances, moving
+   * weights with {@link #exportWeights}/{@link #importWeights} or {@code sd.save}) rather than
+   * feeding a flag. Without {@code training}, or with every rate 0, the graph is op for op the
+   * inference graph.
+   *
+   * <p>With {@code training} and a block rate r &gt; 0 ({@link #blockDropPathRate}), each of
+   * that block's two residual branches is multiplied by a per-sample mask, as timm's {@code
+   * drop_path(scale_by_keep=True)}: Bernoulli(1 − r) divided by 1 − r, so a dropped sample's
+   * branch adds exactly zero and the expectation is unchanged. The Bernoulli draws come from a
+   * placeholder of uniform noise [N, branches] that the caller feeds with each batch, made by
+   * {@link VitGraph#dropPathFeed(int, long)} from a seed (e.g. the step): ND4J's in-graph random
+   * ops are unusable here, as M2.1 repeats the same values at every execution and ignores
+   * {@code Nd4j.getRandom().setSeed}; a seeded feed also makes a resumed run draw the same masks.
+   * The masks are listed in {@link VitGraph#dropPathMasks()}.
+   *
+   * @throws IllegalArgumentException as {@link #define(SameDiff, SDVariable)}
+   */
+  public VitGraph define(SameDiff sd, SDVariable images, boolean training) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(images != null, "images: expected a variable [N, 3, H, W], found null");
     long[] shape = images.getShape();
@@ -268,10 +309,19 @@ public final class VisionTransformer {
     SDVariable h = sd.concat(1, cls, seq).add(v.get("pos_embed"));
     h = sd.reshape(h, -1, width);  // the residual stream as [N·T, D]
 
+    List<SDVariable> masks = new ArrayList<>();
+    int branches = 0;
+    for (int i = 0; i < depth; i++) {
+      branches += training && blockDropPathRate(i) > 0 ? 2 : 0;
+    }
+    SDVariable noise = branches == 0 ? null : sd.placeHolder(name + "_drop_path_noise", dataType, -1, branches);
     for (int i = 0; i < depth; i++) {
       String b = "blocks." + i + ".";
-      h = h.add(attention(sd, layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias")), v, b, t));
-      h = h.add(mlp(sd, layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias")), v, b));
+      double rate = training ? blockDropPathRate(i) : 0.0;
+      SDVariable attn = attention(sd, layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias")), v, b, t);
+      h = h.add(dropPath(sd, attn, noise, rate, t, b + "drop_path1", masks));
+      SDVariable mlp = mlp(sd, layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias")), v, b);
+      h = h.add(dropPath(sd, mlp, noise, rate, t, b + "drop_path2", masks));
     }
     h = layerNorm(sd, h, v.get("norm.weight"), v.get("norm.bias"));
 
@@ -285,7 +335,28 @@ public final class VisionTransformer {
     for (Param p : parameters()) {
       names.add(variableName(p));
     }
-    return new VitGraph(tokens, classToken, pooled, names);
+    return new VitGraph(tokens, classToken, pooled, names, masks, noise);
+  }
+
+  /**
+   * timm's drop_path on a residual branch [N·T, D]: each sample's T rows times its mask,
+   * Bernoulli(keep)/keep with keep = 1 − rate, drawn from the next column of the uniform noise
+   * placeholder. The identity (no op at all) when rate is 0. The
+   * mask is named {@code name_blocks.i.drop_pathK.mask} ([N, 1, 1]), the masked branch {@code
+   * name_blocks.i.drop_pathK}.
+   */
+  private SDVariable dropPath(
+      SameDiff sd, SDVariable branch, SDVariable noise, double rate, int t, String key, List<SDVariable> masks) {
+    if (rate == 0) {
+      return branch;
+    }
+    double keep = 1.0 - rate;
+    SDVariable u = noise.get(SDIndex.all(), SDIndex.point(masks.size()));  // [N] in [0, 1)
+    // u < keep has probability keep exactly; dividing (not multiplying by 1/keep) as timm's div_
+    SDVariable mask = sd.reshape(name + "_" + key + ".mask", u.lt(keep).castTo(dataType).div(keep), -1, 1, 1);
+    masks.add(mask);
+    SDVariable dropped = sd.reshape(branch, -1, t, width).mul(mask);
+    return sd.reshape(name + "_" + key, dropped, -1, width);
   }
 
   /** Multi-head self-attention on [N·T, D]: one qkv projection, heads split, softmax(qkᵀ/√d)v. */
@@ -380,6 +451,7 @@ public final class VisionTransformer {
     return "VisionTransformer{image=" + imageHeight + "x" + imageWidth + ", patch=" + patchSize
         + ", width=" + width + ", depth=" + depth + ", heads=" + heads + ", mlpRatio=" + mlpRatio
         + ", qkvBias=" + qkvBias + ", layerNormEps=" + layerNormEps + ", pooling=" + pooling
+        + ", dropPathRate=" + dropPathRate
         + ", seed=" + seed + ", name=" + name + ", dataType=" + dataType + "}";
   }
 
@@ -400,6 +472,7 @@ public final class VisionTransformer {
     private boolean qkvBias = true;
     private double layerNormEps = DEFAULT_LAYER_NORM_EPS;
     private Pooling pooling = Pooling.CLASS_TOKEN;
+    private double dropPathRate = 0.0;
     private long seed = 0;
     private String name = "vit";
     private DataType dataType = DataType.FLOAT;
@@ -465,6 +538,16 @@ public final class VisionTransformer {
       return this;
     }
 
+    /**
+     * Stochastic depth (timm's {@code drop_path_rate}): the last block's rate, the others
+     * linearly spaced down to 0 for the first; used by training graphs only. In [0, 1); 0 (the
+     * default) turns it off. StableRep trains ViT-B/16 with 0.1.
+     */
+    public Builder dropPathRate(double dropPathRate) {
+      this.dropPathRate = dropPathRate;
+      return this;
+    }
+
     /** Seeds the initialisation: the same seed and configuration give the same weights. */
     public Builder seed(long seed) {
       this.seed = seed;
@@ -511,6 +594,9 @@ public final class VisionTransformer {
       checkArgument(
           Double.isFinite(layerNormEps) && layerNormEps > 0,
           "layerNormEps: expected a finite value > 0 (timm uses 1e-6), found %s", layerNormEps);
+      checkArgument(
+          dropPathRate >= 0 && dropPathRate < 1,
+          "dropPathRate: expected a value in [0, 1) (0 turns drop path off), found %s", dropPathRate);
       return new VisionTransformer(this);
     }
   }

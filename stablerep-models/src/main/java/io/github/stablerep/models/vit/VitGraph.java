@@ -1,6 +1,12 @@
 package io.github.stablerep.models.vit;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
@@ -13,12 +19,17 @@ public final class VitGraph {
   private final SDVariable classToken;
   private final SDVariable pooled;
   private final List<String> variableNames;
+  private final List<SDVariable> dropPathMasks;
+  private final SDVariable dropPathNoise;
 
-  VitGraph(SDVariable tokens, SDVariable classToken, SDVariable pooled, List<String> variableNames) {
+  VitGraph(SDVariable tokens, SDVariable classToken, SDVariable pooled, List<String> variableNames,
+      List<SDVariable> dropPathMasks, SDVariable dropPathNoise) {
     this.tokens = tokens;
     this.classToken = classToken;
     this.pooled = pooled;
     this.variableNames = List.copyOf(variableNames);
+    this.dropPathMasks = List.copyOf(dropPathMasks);
+    this.dropPathNoise = dropPathNoise;
   }
 
   /** All tokens after the final LayerNorm, [N, 1 + patches, D]; the class token is first. */
@@ -34,6 +45,38 @@ public final class VitGraph {
   /** The feature chosen by the builder's {@link Pooling}, [N, D]. */
   public SDVariable pooled() {
     return pooled;
+  }
+
+  /**
+   * The per-sample drop-path masks [N, 1, 1] of a training graph, two per block with a rate
+   * &gt; 0 (attention branch, then MLP branch), in block order: each value is 0 (dropped) or
+   * 1/keep. Empty for an inference graph or a rate of 0.
+   */
+  public List<SDVariable> dropPathMasks() {
+    return dropPathMasks;
+  }
+
+  /**
+   * The placeholders a training graph with drop path needs for a batch of {@code batchSize}:
+   * {@code name_drop_path_noise}, uniform noise in [0, 1) of shape [batchSize, masks] drawn from
+   * {@code seed} (the same seed gives the same masks; use a new one per step, e.g. the step
+   * number). An empty map for a graph without drop path, so a training loop can always add it
+   * to its feeds.
+   */
+  public Map<String, INDArray> dropPathFeed(int batchSize, long seed) {
+    checkArgument(batchSize >= 1, "batchSize: expected >= 1, found %s", batchSize);
+    if (dropPathNoise == null) {
+      return Map.of();
+    }
+    int k = dropPathMasks.size();
+    SplittableRandom rng = new SplittableRandom(seed);
+    double[] u = new double[batchSize * k];
+    for (int i = 0; i < u.length; i++) {
+      // 24 random bits: exact in float and double, and never rounds up to 1
+      u[i] = (rng.nextInt() >>> 8) * 0x1.0p-24;
+    }
+    INDArray noise = Nd4j.createFromArray(u).reshape(batchSize, k).castTo(dropPathNoise.dataType());
+    return Map.of(dropPathNoise.name(), noise);
   }
 
   /** The trainable variables' names in {@code sd}, in definition order. */
