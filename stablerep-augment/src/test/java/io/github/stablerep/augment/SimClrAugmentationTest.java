@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.stablerep.augment.SimClrAugmentation.SampleParameters;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,12 +19,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 class SimClrAugmentationTest {
 
   static INDArray batch(long seed, int n, int h, int w) {
-    Random rnd = new Random(seed);
-    float[] data = new float[n * 3 * h * w];
-    for (int i = 0; i < data.length; i++) {
-      data[i] = rnd.nextFloat();
-    }
-    return Nd4j.create(data, new long[] {n, 3, h, w}, 'c');
+    return ImageOpsProperties.batch(seed, n, h, w);
   }
 
   static float[] floats(INDArray a) {
