@@ -147,11 +147,10 @@ public final class ImageOps {
     return perSample(
         b,
         (i, a, plane) -> {
-          // torchvision computes ratio·img + (1 − ratio)·0 in float32.
+          // torchvision blends with black: ratio·img + (1 − ratio)·0, which is ratio·img exactly.
           float r = (float) factor[i];
-          float q = (float) (1.0 - factor[i]);
           for (int k = 0; k < 3 * plane; k++) {
-            a[k] = clamp01(r * a[k] + q * 0f);
+            a[k] = clamp01(r * a[k]);
           }
         });
   }

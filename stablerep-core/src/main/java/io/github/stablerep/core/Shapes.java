@@ -40,17 +40,6 @@ public final class Shapes {
     return array;
   }
 
-  /** Checks that {@code array} has exactly the given shape; returns it. */
-  public static INDArray checkShape(String name, INDArray array, long... expected) {
-    checkNotNull(name, array);
-    if (!Arrays.equals(array.shape(), expected)) {
-      throw new IllegalArgumentException(
-          name + ": expected shape " + Arrays.toString(expected) + ", found "
-              + Arrays.toString(array.shape()));
-    }
-    return array;
-  }
-
   /**
    * Reads integer labels from any numeric vector. Floating-point labels must hold whole
    * numbers: a fractional id is a bug upstream, not something to round away.

@@ -1,8 +1,10 @@
 package io.github.stablerep.core.loss;
 
 import io.github.stablerep.core.internal.Matmul;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -199,20 +201,17 @@ final class ContrastiveKernel {
     return new CrossEntropy(value, logits);
   }
 
+  /** Column indices by id, each list ascending. */
   private static Map<Long, int[]> groupColumns(long[] ids) {
-    Map<Long, int[]> counts = new HashMap<>();
-    Map<Long, Integer> sizes = new HashMap<>();
-    for (long id : ids) {
-      sizes.merge(id, 1, Integer::sum);
-    }
-    Map<Long, Integer> filled = new HashMap<>();
+    Map<Long, List<Integer>> columns = new HashMap<>();
     for (int j = 0; j < ids.length; j++) {
-      int[] group = counts.computeIfAbsent(ids[j], id -> new int[sizes.get(id)]);
-      int k = filled.merge(ids[j], 1, Integer::sum) - 1;
-      group[k] = j;
+      columns.computeIfAbsent(ids[j], id -> new ArrayList<>()).add(j);
     }
-    return counts;
+    Map<Long, int[]> grouped = new HashMap<>();
+    columns.forEach((id, js) -> grouped.put(id, js.stream().mapToInt(Integer::intValue).toArray()));
+    return grouped;
   }
+
 
   /** Row-major contiguous copy in the compute type (a no-op when already so). */
   static INDArray prepare(INDArray x, DataType type) {
