@@ -13,7 +13,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.Adam;
 
 /**
  * Invariants of the schedule, clipping and AdamW on random inputs. Generated values are seeds
@@ -93,37 +92,51 @@ class OptimProperties {
   }
 
   /**
-   * With λ = 0, AdamW is Adam: checked against ND4J's own Adam updater on gradients of order 1.
-   * ND4J adds ε to √v rather than √v̂ and computes in its native kernel, so the two agree to a
-   * few 1e-6 relative after several steps (seen: 3.4e-6), not to the ulp; the tolerance is
-   * 2e-5. Exactness against torch is the golden tests' job.
+   * With λ = 0, AdamW is Adam: checked against the textbook (torch) Adam update written out in
+   * double precision here, element by element. ND4J's own Adam is no reference: it places ε
+   * differently, and differed from torch by up to 6e-5 relative in runs of this property.
+   * Java keeps fp32 parameters and state, so the stated tolerance is fp32 rounding over a few
+   * steps.
    */
   @Property(tries = 30)
   void adamWWithoutDecayIsAdam(@ForAll long seed, @ForAll @IntRange(min = 1, max = 8) int steps) {
     double lr = 1e-2;
+    double b1 = AdamW.DEFAULT_BETA1;
+    double b2 = AdamW.DEFAULT_BETA2;
+    double eps = AdamW.DEFAULT_EPSILON;
     AdamW opt = AdamW.builder().learningRate(lr).weightDecay(0).build();
-    Adam config = new Adam(lr, AdamW.DEFAULT_BETA1, AdamW.DEFAULT_BETA2, AdamW.DEFAULT_EPSILON);
     Map<String, INDArray> params = randomTensors(seed, 1.0);
-    Map<String, INDArray> reference = dup(params);
-    Map<String, GradientUpdater> updaters = new LinkedHashMap<>();
-    reference.forEach((k, p) -> {
-      INDArray view = Nd4j.zeros(DataType.FLOAT, 1, 2 * p.length());
-      GradientUpdater u = config.instantiate(view, true);
-      u.setStateViewArray(view, p.shape(), p.ordering(), true);
-      updaters.put(k, u);
+    Map<String, double[]> reference = new LinkedHashMap<>();
+    Map<String, double[]> m = new LinkedHashMap<>();
+    Map<String, double[]> v = new LinkedHashMap<>();
+    params.forEach((k, p) -> {
+      reference.put(k, p.dup().data().asDouble());
+      m.put(k, new double[(int) p.length()]);
+      v.put(k, new double[(int) p.length()]);
     });
-    for (int t = 0; t < steps; t++) {
-      Map<String, INDArray> grads = randomTensors(seed * 31 + t + 7, 1.0);
+    for (int t = 1; t <= steps; t++) {
+      Map<String, INDArray> grads = randomTensors(seed * 31 + t + 6, 1.0);
       opt.step(params, dup(grads));
       for (String k : reference.keySet()) {
-        INDArray update = grads.get(k).dup();
-        updaters.get(k).applyUpdater(update, t, 0);
-        reference.get(k).subi(update);
+        double[] g = grads.get(k).dup().data().asDouble();
+        double[] p = reference.get(k);
+        for (int i = 0; i < p.length; i++) {
+          m.get(k)[i] = b1 * m.get(k)[i] + (1 - b1) * g[i];
+          v.get(k)[i] = b2 * v.get(k)[i] + (1 - b2) * g[i] * g[i];
+          double mHat = m.get(k)[i] / (1 - Math.pow(b1, t));
+          double vHat = v.get(k)[i] / (1 - Math.pow(b2, t));
+          p[i] -= lr * mHat / (Math.sqrt(vHat) + eps);
+        }
       }
     }
     for (String k : params.keySet()) {
-      double diff = params.get(k).sub(reference.get(k)).amaxNumber().doubleValue();
-      assertThat(diff).as(k).isLessThanOrEqualTo(2e-5 * Math.max(1, reference.get(k).amaxNumber().doubleValue()));
+      double[] expected = reference.get(k);
+      double[] actual = params.get(k).dup().data().asDouble();
+      for (int i = 0; i < expected.length; i++) {
+        assertThat(Math.abs(actual[i] - expected[i]))
+            .as("%s[%d]", k, i)
+            .isLessThanOrEqualTo(1e-6 * Math.max(1, Math.abs(expected[i])));
+      }
     }
   }
 
