@@ -1,6 +1,9 @@
 package io.github.stablerep.models.vit;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static io.github.stablerep.models.internal.GraphLayers.gelu;
+import static io.github.stablerep.models.internal.GraphLayers.layerNorm;
+import static io.github.stablerep.models.internal.GraphLayers.linear;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -318,12 +321,14 @@ public final class VisionTransformer {
     for (int i = 0; i < depth; i++) {
       String b = "blocks." + i + ".";
       double rate = training ? blockDropPathRate(i) : 0.0;
-      SDVariable attn = attention(sd, layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias")), v, b, t);
+      SDVariable normed1 = layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias"), layerNormEps);
+      SDVariable attn = attention(sd, normed1, v, b, t);
       h = h.add(dropPath(sd, attn, noise, rate, t, b + "drop_path1", masks));
-      SDVariable mlp = mlp(sd, layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias")), v, b);
+      SDVariable normed2 = layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias"), layerNormEps);
+      SDVariable mlp = mlp(sd, normed2, v, b);
       h = h.add(dropPath(sd, mlp, noise, rate, t, b + "drop_path2", masks));
     }
-    h = layerNorm(sd, h, v.get("norm.weight"), v.get("norm.bias"));
+    h = layerNorm(sd, h, v.get("norm.weight"), v.get("norm.bias"), layerNormEps);
 
     SDVariable tokens = sd.reshape(name + "_tokens", h, -1, t, width);
     SDVariable first = tokens.get(SDIndex.all(), SDIndex.interval(0, 1), SDIndex.all());
@@ -377,23 +382,6 @@ public final class VisionTransformer {
   private SDVariable mlp(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b) {
     SDVariable hidden = gelu(sd, linear(sd, x, v.get(b + "mlp.fc1.weight"), v.get(b + "mlp.fc1.bias")));
     return linear(sd, hidden, v.get(b + "mlp.fc2.weight"), v.get(b + "mlp.fc2.bias"));
-  }
-
-  private static SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
-    SDVariable y = sd.mmul(x, w);
-    return bias == null ? y : y.add(bias);
-  }
-
-  /** Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. */
-  private static SDVariable gelu(SameDiff sd, SDVariable x) {
-    return x.mul(0.5).mul(sd.math.erf(x.mul(1.0 / Math.sqrt(2.0))).add(1.0));
-  }
-
-  /** LayerNorm over the last axis of a matrix, with epsilon (ND4J's layerNorm has none). */
-  private SDVariable layerNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta) {
-    SDVariable centred = x.sub(x.mean(true, 1));
-    SDVariable variance = centred.mul(centred).mean(true, 1);
-    return centred.mul(sd.math.rsqrt(variance.add(layerNormEps))).mul(gamma).add(beta);
   }
 
   // ---------------------------------------------------------------- weights

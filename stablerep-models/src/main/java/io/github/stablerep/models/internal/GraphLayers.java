@@ -1,0 +1,32 @@
+package io.github.stablerep.models.internal;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+/**
+ * Graph building blocks shared by the model families (ViT, CLIP text encoder, UNet, VAE). They
+ * are composed from elementary ops because ND4J's built-ins differ from PyTorch's numerics: its
+ * {@code gelu} is the sigmoid approximation and its {@code layerNorm} has no epsilon (DESIGN.md).
+ * Not part of the public API.
+ */
+public final class GraphLayers {
+  private GraphLayers() {}
+
+  /** {@code x·w + bias} for a matrix x [rows, in] and w [in, out] (PyTorch's weight transposed). */
+  public static SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
+    SDVariable y = sd.mmul(x, w);
+    return bias == null ? y : y.add(bias);
+  }
+
+  /** Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. */
+  public static SDVariable gelu(SameDiff sd, SDVariable x) {
+    return x.mul(0.5).mul(sd.math.erf(x.mul(1.0 / Math.sqrt(2.0))).add(1.0));
+  }
+
+  /** LayerNorm over the last axis of a matrix [rows, D], with epsilon. */
+  public static SDVariable layerNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, double eps) {
+    SDVariable centred = x.sub(x.mean(true, 1));
+    SDVariable variance = centred.mul(centred).mean(true, 1);
+    return centred.mul(sd.math.rsqrt(variance.add(eps))).mul(gamma).add(beta);
+  }
+}
