@@ -213,13 +213,20 @@ public final class ClipTextEncoder {
 
   private INDArray initialValue(Param p, Random rng) {
     int n = (int) Arrays.stream(p.shape()).reduce(1, (a, b) -> a * b);
-    double[] v = new double[n];
     boolean ones = p.key().contains("norm") && p.key().endsWith(".weight");
     boolean zeros = p.key().endsWith(".bias");
+    if (dataType == DataType.FLOAT) {  // float[] halves the transient heap of the 38M-entry token table
+      float[] v = new float[n];
+      for (int i = 0; i < n; i++) {
+        v[i] = ones ? 1f : zeros ? 0f : (float) (0.02 * rng.nextGaussian());
+      }
+      return Nd4j.createFromArray(v).reshape(p.shape());
+    }
+    double[] v = new double[n];
     for (int i = 0; i < n; i++) {
       v[i] = ones ? 1.0 : zeros ? 0.0 : 0.02 * rng.nextGaussian();
     }
-    return Nd4j.createFromArray(v).reshape(p.shape()).castTo(dataType);
+    return Nd4j.createFromArray(v).reshape(p.shape());
   }
 
   // ---------------------------------------------------------------- graph
