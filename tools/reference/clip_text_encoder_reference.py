@@ -5,7 +5,7 @@ The reference forward pass is openai/CLIP's own text path (clip/model.py: Transf
 ResidualAttentionBlock with nn.MultiheadAttention, QuickGELU, the causal mask of
 build_attention_mask, and encode_text's embedding sum, ln_final and end-token pooling), loaded at
 run time from a checkout of openai/CLIP named by the environment variable CLIP_SRC (its code is
-not copied into this repository). Hugging Face's CLIPTextModel is a port of that network with
+not copied into this repository; the goldens were made with openai/CLIP commit d05afc4). Hugging Face's CLIPTextModel is a port of that network with
 renamed parameters, so the weights are written under transformers' key names and mapped onto
 openai's modules here:
 

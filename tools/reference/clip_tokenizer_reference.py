@@ -3,7 +3,8 @@
 
 The reference is openai/CLIP's own clip/simple_tokenizer.py (its BPE, its regex, its cleanup),
 loaded at run time from a checkout of openai/CLIP named by the environment variable CLIP_SRC
-(the folder that holds clip/simple_tokenizer.py; its code is not copied into this repository).
+(the folder that holds clip/simple_tokenizer.py; its code is not copied into this repository;
+the goldens were made with openai/CLIP commit d05afc436d78f1c48dc0dbf8e5980a9d471f35f6).
 It needs python3-regex. ftfy is not packaged in Debian, so `ftfy.fix_text` is stubbed as the
 identity: that is what ftfy does to well-formed text, and mojibake cases are recorded with the
 identity and marked as such. The real BPE table is read from CLIP_BPE (default: the copy that
