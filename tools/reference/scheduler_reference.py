@@ -7,7 +7,12 @@ reproduce:
 
   golden/schedulers/timesteps_table.json
       for each scheduler x spacing x steps_offset x n: diffusers' timesteps (Euler: its float32
-      values too), or "out_of_range" when diffusers yields a timestep outside [0, T).
+      values too), or "out_of_range" when diffusers yields a timestep outside [0, T), or
+      "dropped_minus_one" where diffusers' trailing grid ends in a spurious -1 (np.arange's
+      rounding gives n + 1 values for some n, e.g. 61 and 397) which the Java side drops: the
+      timesteps recorded are diffusers' without that last value; or
+      "prk_zero_half_step" for PNDM's PRK warm-up with n > T / 2 (half steps of T // n // 2 = 0,
+      which the Java side refuses).
   golden/schedulers/cases/<name>/
       scheduler_config.json  the config the Java side loads (Scheduler.create); diffusers builds
                              its scheduler with from_config on the same dict
@@ -255,7 +260,7 @@ def cases():
               note="lambda_min_clipped -2.5 cuts the noisiest timesteps")
 
 
-STEPS = [1, 2, 3, 4, 7, 10, 16, 25, 30, 50, 64, 100, 500, 1000]
+STEPS = [1, 2, 3, 4, 7, 10, 16, 25, 30, 50, 61, 64, 100, 397, 500, 1000]
 
 
 def table():
@@ -278,7 +283,18 @@ def table():
                             row["model_timesteps"] = [float(v) for v in ts.astype(np.float32)]
                             ts = np.round(ts)
                         ts = [int(v) for v in ts]
-                        if min(ts) < 0 or max(ts) >= cfg["num_train_timesteps"]:
+                        if spacing == "trailing" and ts[-1] == -1:
+                            # np.arange(T, 0, -T / n) can yield n + 1 values by rounding; the extra
+                            # becomes timestep -1, which diffusers then indexes as alphas_cumprod[-1].
+                            # The Java side drops it: record diffusers' list without it.
+                            row["dropped_minus_one"] = True
+                            ts = ts[:-1]
+                            if "model_timesteps" in row:
+                                row["model_timesteps"] = row["model_timesteps"][:-1]
+                        if extra.get("skip_prk_steps") is False and cfg["num_train_timesteps"] // n // 2 == 0:
+                            # diffusers takes Runge-Kutta half steps of length 0 here; Java refuses
+                            row["prk_zero_half_step"] = True
+                        elif min(ts) < 0 or max(ts) >= cfg["num_train_timesteps"]:
                             row["out_of_range"] = True
                         else:
                             row["timesteps"] = ts

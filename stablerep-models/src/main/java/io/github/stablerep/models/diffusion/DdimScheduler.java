@@ -78,10 +78,10 @@ public final class DdimScheduler extends AbstractScheduler {
         return out;
       }
       case TRAILING: {
-        double[] v = NoiseSchedule.numpyArange(numTrain, 0, -((double) numTrain / steps));
+        double[] v = NoiseSchedule.trailingGrid(numTrain, numTrain, steps);
         long[] out = new long[v.length];
         for (int i = 0; i < v.length; i++) {
-          out[i] = NoiseSchedule.round(v[i]) - 1;
+          out[i] = (long) v[i];
         }
         return out;
       }

@@ -157,10 +157,10 @@ public final class DpmSolverMultistepScheduler extends AbstractScheduler {
         break;
       }
       case TRAILING: {
-        double[] v = NoiseSchedule.numpyArange(last, 0, -((double) numTrainTimesteps / steps));
+        double[] v = NoiseSchedule.trailingGrid(last, numTrainTimesteps, steps);
         grid = new long[v.length];
         for (int i = 0; i < v.length; i++) {
-          grid[i] = NoiseSchedule.round(v[i]) - 1;
+          grid[i] = (long) v[i];
         }
         break;
       }

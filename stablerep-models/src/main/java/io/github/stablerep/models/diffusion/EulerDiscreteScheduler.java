@@ -13,7 +13,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>With {@code linspace} spacing (diffusers' default for this scheduler) the timesteps are
  * fractional, σ is interpolated linearly between training timesteps, and {@link
  * #modelTimesteps()} carries the fractional values for the model while {@link #timesteps()} holds
- * them rounded, to name steps. Steps look their σ up from t, so they may start anywhere in the
+ * them rounded half to even (as NumPy rounds), to name steps. Steps look their σ up from t, so they may start anywhere in the
  * list (image-to-image) but no t may repeat. Not thread-safe.
  */
 public final class EulerDiscreteScheduler extends AbstractScheduler {
@@ -87,10 +87,10 @@ public final class EulerDiscreteScheduler extends AbstractScheduler {
         break;
       }
       case TRAILING: {
-        double[] v = NoiseSchedule.numpyArange(numTrainTimesteps, 0, -((double) numTrainTimesteps / steps));
+        double[] v = NoiseSchedule.trailingGrid(numTrainTimesteps, numTrainTimesteps, steps);
         ts = new float[v.length];
         for (int i = 0; i < v.length; i++) {
-          ts[i] = (float) Math.rint(v[i]) - 1f;
+          ts[i] = (float) v[i];
         }
         break;
       }
@@ -100,7 +100,7 @@ public final class EulerDiscreteScheduler extends AbstractScheduler {
     long[] labels = new long[ts.length];
     float[] s = new float[ts.length + 1];
     for (int i = 0; i < ts.length; i++) {
-      labels[i] = Math.round(ts[i]);
+      labels[i] = NoiseSchedule.round(ts[i]);
       s[i] = (float) interpolate(ts[i]);
     }
     this.timestepValues = ts;

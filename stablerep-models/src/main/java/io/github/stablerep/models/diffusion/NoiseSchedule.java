@@ -147,6 +147,17 @@ final class NoiseSchedule {
     return out;
   }
 
+  /**
+   * diffusers' {@code trailing} grid: {@code round(numpy.arange(start, 0, −T / steps)) − 1},
+   * highest first. For some n (61, 397, ... of T = 1000) NumPy's length {@code ceil(start / (T /
+   * n))} comes out one too many and the extra value rounds to timestep −1, which diffusers v0.21
+   * keeps (and then reads ᾱ[−1] = ᾱ_{T−1}, the noisiest value, for it). It is dropped here.
+   */
+  static double[] trailingGrid(int start, int numTrain, int steps) {
+    double[] v = numpyArange(start, 0, -((double) numTrain / steps));
+    return java.util.Arrays.stream(v).map(x -> Math.rint(x) - 1).filter(x -> x >= 0).toArray();
+  }
+
   /** NumPy's {@code round}: half to even. */
   static long round(double v) {
     return (long) Math.rint(v);

@@ -67,6 +67,10 @@ public final class PndmScheduler extends AbstractScheduler {
   long[] computeTimesteps(int steps) {
     checkArgument(spec.skipPrkSteps || steps >= PNDM_ORDER,
         "steps: expected >= %s for PRK warm-up (skipPrkSteps false), found %s", PNDM_ORDER, steps);
+    // diffusers would accept this and take Runge-Kutta half steps of length 0.
+    checkArgument(spec.skipPrkSteps || numTrainTimesteps / steps / 2 >= 1,
+        "steps: expected at most numTrainTimesteps / 2 = %s for PRK warm-up (its half step T // steps // 2 "
+            + "would be 0), found %s", numTrainTimesteps / 2, steps);
     // diffusers' _timesteps: the DDIM grid in ascending order.
     long[] asc = NoiseSchedule.reversed(DdimScheduler.ddimGrid(timestepSpacing, numTrainTimesteps, steps, stepsOffset));
     int n = asc.length;

@@ -13,7 +13,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>One deliberate difference from diffusers v0.21: the timestep a step moves to is always the
  * next entry of the timestep list (the final step moves to "no noise"), never {@code t − T/n}.
  * The two agree for {@code leading} spacing; for {@code linspace} and {@code trailing} grids that
- * do not divide T, diffusers' DDIM and PNDM step to a timestep that is not on the grid.
+ * do not divide T, diffusers' DDIM and PNDM step to a timestep that is not on the grid. Two
+ * inputs diffusers accepts and mishandles are treated differently too: its {@code trailing} grid
+ * sometimes ends in a spurious timestep −1 (n = 61 or 397 of T = 1000, for example), which is
+ * dropped here; and PNDM's Runge-Kutta warm-up with more than T / 2 steps, whose half steps would
+ * have length 0, is refused.
  *
  * <p>Samples and model outputs are float32 INDArrays of any equal shape; inputs are never
  * modified. Schedule constants are computed in the precision diffusers uses (see {@link
