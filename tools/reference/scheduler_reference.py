@@ -13,6 +13,10 @@ reproduce:
       timesteps recorded are diffusers' without that last value; or
       "prk_zero_half_step" for PNDM's PRK warm-up with n > T / 2 (half steps of T // n // 2 = 0,
       which the Java side refuses).
+  golden/schedulers/betas.json
+      DDIMScheduler's betas and alphas_cumprod (float32, as JSON numbers) for each beta_schedule
+      over T in {1, 2, 17, 37, 100, 1000, 1500}: torch's float32 linspace is computed in vector
+      lanes, so short and odd lengths take other code paths than T = 1000.
   golden/schedulers/cases/<name>/
       scheduler_config.json  the config the Java side loads (Scheduler.create); diffusers builds
                              its scheduler with from_config on the same dict
@@ -306,11 +310,27 @@ def table():
           f"{sum(1 for r in rows if r.get('out_of_range'))} out of range")
 
 
+def betas():
+    rows = []
+    for schedule, start, end in (("linear", 0.0001, 0.02), ("scaled_linear", 0.00085, 0.012),
+                                 ("squaredcos_cap_v2", 0.0001, 0.02)):
+        for T in (1, 2, 17, 37, 100, 1000, 1500):
+            s = DDIMScheduler(num_train_timesteps=T, beta_start=start, beta_end=end, beta_schedule=schedule)
+            rows.append({"beta_schedule": schedule, "beta_start": start, "beta_end": end, "num_train_timesteps": T,
+                         "betas": [float(v) for v in s.betas.numpy()],
+                         "alphas_cumprod": [float(v) for v in s.alphas_cumprod.numpy()]})
+    with open(os.path.join(OUT, "betas.json"), "w") as f:
+        json.dump(rows, f, separators=(",", ":"))
+        f.write("\n")
+    print(f"betas.json: {len(rows)} schedules")
+
+
 def main():
     torch.set_num_threads(1)
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(os.path.join(OUT, "cases"))
+    betas()
     table()
     cases()
 

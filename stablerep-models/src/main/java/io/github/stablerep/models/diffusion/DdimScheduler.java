@@ -2,6 +2,7 @@ package io.github.stablerep.models.diffusion;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -138,9 +139,9 @@ public final class DdimScheduler extends AbstractScheduler {
     long prev = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
     if (eta > 0) {
       checkArgument(varianceNoise != null, "varianceNoise: expected an array for eta %s > 0, found null", eta);
-      checkArgument(java.util.Arrays.equals(varianceNoise.shape(), sample.shape()),
-          "varianceNoise: expected the shape of sample %s, found %s", java.util.Arrays.toString(sample.shape()),
-          java.util.Arrays.toString(varianceNoise.shape()));
+      checkArgument(Arrays.equals(varianceNoise.shape(), sample.shape()),
+          "varianceNoise: expected the shape of sample %s, found %s", Arrays.toString(sample.shape()),
+          Arrays.toString(varianceNoise.shape()));
     }
     // Scalars in float32 and in diffusers' order of operations, since diffusers holds them as
     // 0-d float32 tensors.

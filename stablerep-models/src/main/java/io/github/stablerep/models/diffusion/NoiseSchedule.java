@@ -1,17 +1,20 @@
 package io.github.stablerep.models.diffusion;
 
+import java.util.Arrays;
+
 /**
  * The arithmetic every scheduler shares: the training β schedule and ᾱ, and NumPy's
  * {@code linspace}/{@code arange} as diffusers calls them to pick inference timesteps.
  *
  * <p>Precision follows diffusers: β, α and ᾱ are float32 tensors there, so they are {@code
  * float} here. ᾱ is the running product accumulated in double and rounded to float after every
- * factor, which is what torch's CPU {@code cumprod} does for float32 (checked bit for bit against
- * torch 1.13). β of the linear schedules is the exact linspace rounded to float; torch's own
- * float32 linspace kernel lands within an ulp or two of it, so ᾱ agrees with diffusers to about
- * 2.5e-7 relative (measured), inside the 1e-6 the goldens allow. Timestep grids are computed in
- * double with NumPy's formulas and its round-half-to-even, because there a different rounding
- * moves a timestep by one.
+ * factor, which is what torch's CPU {@code cumprod} does for float32. β of the linear schedules
+ * follows torch's float32 linspace kernel ({@link #torchLinspace}); with both, ᾱ equals
+ * diffusers' bit for bit on torch 1.13's AVX2 build. (The exact linspace rounded to float differs
+ * from torch's in an ulp of a few β, which moves ᾱ by up to 2.5e-7 relative and a DPM-Solver
+ * third-order step by 1.2e-6: measured.) Timestep grids are computed in double with NumPy's
+ * formulas and its round-half-to-even, because there a different rounding moves a timestep by
+ * one.
  */
 final class NoiseSchedule {
 
@@ -155,7 +158,7 @@ final class NoiseSchedule {
    */
   static double[] trailingGrid(int start, int numTrain, int steps) {
     double[] v = numpyArange(start, 0, -((double) numTrain / steps));
-    return java.util.Arrays.stream(v).map(x -> Math.rint(x) - 1).filter(x -> x >= 0).toArray();
+    return Arrays.stream(v).map(x -> Math.rint(x) - 1).filter(x -> x >= 0).toArray();
   }
 
   /** NumPy's {@code round}: half to even. */

@@ -126,14 +126,6 @@ public final class PndmScheduler extends AbstractScheduler {
   }
 
   @Override
-  public INDArray scaleModelInput(INDArray sample, long t) {
-    checkArgument(sample != null, "sample: expected an array, found null");
-    requireTimesteps("scaleModelInput");
-    indexOf(t);
-    return sample;
-  }
-
-  @Override
   public INDArray step(INDArray modelOutput, long t, INDArray sample) {
     checkStepArgs(modelOutput, sample);
     requireTimesteps("step");

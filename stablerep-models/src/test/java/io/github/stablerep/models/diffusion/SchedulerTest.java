@@ -174,6 +174,18 @@ class SchedulerTest {
     assertThatThrownBy(() -> DdimScheduler.builder().stepsOffset(-1).build()).hasMessageContaining("stepsOffset");
   }
 
+  /** diffusers saves DPM-Solver configs with Python's non-standard {@code -Infinity} literal. */
+  @Test
+  void dpmConfigWithPythonInfinityLoads() {
+    Scheduler saved = inline(SchedulerType.DPM_SOLVER_MULTISTEP,
+        "{\"lambda_min_clipped\": -Infinity, \"timestep_spacing\": \"trailing\"}");
+    Scheduler plain = inline(SchedulerType.DPM_SOLVER_MULTISTEP, "{\"timestep_spacing\": \"trailing\"}");
+    saved.setTimesteps(20);
+    plain.setTimesteps(20);
+    assertThat(saved.timesteps()).containsExactly(plain.timesteps());
+    assertThat(saved.toString()).contains("lambdaMinClipped=-Infinity");
+  }
+
   @Test
   void ddimNoiseComesFromTheArgumentOrTheSeededGenerator() {
     DdimScheduler s = DdimScheduler.builder().build();
