@@ -20,7 +20,7 @@ reproduce:
   golden/schedulers/cases/<name>/
       scheduler_config.json  the config the Java side loads (Scheduler.create); diffusers builds
                              its scheduler with from_config on the same dict
-      case.json              {"type", "steps", "eta", "note"}
+      case.json              {"type", "steps", "eta", "use_clipped_model_output", "note"}
       timesteps.npy          int64 (Euler: float32 values in model_timesteps.npy, rounded here)
       alphas_cumprod.npy     float32 [T]
       sigmas.npy             Euler only: float32 [len + 1]
@@ -92,13 +92,13 @@ def make(kind, config):
     return CLASSES[kind].from_config(dict(config))
 
 
-def ddim_step(s, mo, t, x, k, ts, eta, noise, list_prev):
+def ddim_step(s, mo, t, x, k, ts, eta, noise, list_prev, clipped):
     real = s.num_inference_steps
     if list_prev:
         nxt = ts[k + 1] if k + 1 < len(ts) else -1
         s.num_inference_steps = _ListGap(t - nxt)
     try:
-        return s.step(mo, t, x, eta=eta, variance_noise=noise).prev_sample
+        return s.step(mo, t, x, eta=eta, variance_noise=noise, use_clipped_model_output=clipped).prev_sample
     finally:
         s.num_inference_steps = real
 
@@ -122,7 +122,7 @@ def pndm_step(s, mo, t, x, k, ts, list_prev):
         s.num_inference_steps = real
 
 
-def run_chain(kind, config, steps, eta, seed, list_prev=True):
+def run_chain(kind, config, steps, eta, seed, list_prev=True, clipped=False):
     s = make(kind, config)
     s.set_timesteps(steps)
     g = torch.Generator().manual_seed(seed)
@@ -146,7 +146,7 @@ def run_chain(kind, config, steps, eta, seed, list_prev=True):
         scaled.append(inp.clone())
         mo = outputs[k]
         if kind == "DDIM":
-            x = ddim_step(s, mo, t, x, k, ts, eta, None if noise is None else noise[k], list_prev)
+            x = ddim_step(s, mo, t, x, k, ts, eta, None if noise is None else noise[k], list_prev, clipped)
         elif kind == "PNDM":
             x = pndm_step(s, mo, t, x, k, ts, list_prev)
         elif kind == "EULER":
@@ -159,11 +159,11 @@ def run_chain(kind, config, steps, eta, seed, list_prev=True):
     return rec
 
 
-def save_case(name, kind, config, steps, eta=0.0, seed=0, note=""):
-    rec = run_chain(kind, config, steps, eta, seed)
+def save_case(name, kind, config, steps, eta=0.0, seed=0, note="", clipped=False):
+    rec = run_chain(kind, config, steps, eta, seed, clipped=clipped)
     spacing = make(kind, config).config.timestep_spacing
     if kind in ("DDIM", "PNDM"):
-        stock = run_chain(kind, config, steps, eta, seed, list_prev=False)
+        stock = run_chain(kind, config, steps, eta, seed, list_prev=False, clipped=clipped)
         diff = (stock["prev_samples"] - rec["prev_samples"]).abs().max().item()
         prk_odd_half = not make(kind, config).config.get("skip_prk_steps", True) \
             and (make(kind, config).config.num_train_timesteps // steps) % 2 == 1
@@ -177,7 +177,8 @@ def save_case(name, kind, config, steps, eta=0.0, seed=0, note=""):
         json.dump(config, f, indent=2, sort_keys=True)
         f.write("\n")
     with open(os.path.join(d, "case.json"), "w") as f:
-        json.dump({"type": kind, "steps": steps, "eta": eta, "note": note}, f, indent=2)
+        json.dump({"type": kind, "steps": steps, "eta": eta, "use_clipped_model_output": clipped, "note": note},
+                  f, indent=2)
         f.write("\n")
     ts = rec["timesteps"].numpy()
     if kind == "EULER":
@@ -220,6 +221,8 @@ def cases():
     save_case("ddim_eta1_leading", "DDIM", sd, 10, eta=1.0, seed=5, note="eta 1 with given variance noise")
     save_case("ddim_eta05_linspace", "DDIM", with_(sd, timestep_spacing="linspace"), 10, eta=0.5, seed=6,
               note="eta 0.5, linspace")
+    save_case("ddim_clipped_eta07", "DDIM", with_(sd, clip_sample=True, clip_sample_range=0.8), 10, eta=0.7,
+              seed=23, clipped=True, note="clip_sample 0.8 with use_clipped_model_output, eta 0.7")
     save_case("ddim_trailing_30", "DDIM", with_(sd, timestep_spacing="trailing"), 30, seed=7,
               note="30 does not divide 1000: the list's gaps are 33 and 34")
     save_case("ddim_diffusers_defaults", "DDIM", {}, 10, seed=8,

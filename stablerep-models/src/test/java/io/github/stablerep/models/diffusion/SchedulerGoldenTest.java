@@ -51,6 +51,7 @@ class SchedulerGoldenTest {
     JsonNode c = JSON.readTree(dir.resolve("case.json").toFile());
     SchedulerType type = SchedulerType.valueOf(c.get("type").asText());
     double eta = c.get("eta").asDouble();
+    boolean clipped = c.get("use_clipped_model_output").asBoolean();
     String name = dir.getFileName().toString();
     Scheduler s = Scheduler.create(type, dir.resolve("scheduler_config.json"));
     s.setTimesteps(c.get("steps").asInt());
@@ -75,8 +76,8 @@ class SchedulerGoldenTest {
     for (int k = 0; k < ts.length; k++) {
       record(type + " scaled input", Goldens.assertClose(name + " scaled input " + k, scaled.slice(k),
           s.scaleModelInput(x, ts[k]), TOL));
-      INDArray out = eta > 0
-          ? ((DdimScheduler) s).step(outputs.slice(k), ts[k], x, eta, false, noise.slice(k))
+      INDArray out = eta > 0 || clipped
+          ? ((DdimScheduler) s).step(outputs.slice(k), ts[k], x, eta, clipped, noise == null ? null : noise.slice(k))
           : s.step(outputs.slice(k), ts[k], x);
       record(type + " step", Goldens.assertClose(name + " step " + k + " (t=" + ts[k] + ")", prev.slice(k), out, TOL));
       x = out;
