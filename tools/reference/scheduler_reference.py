@@ -223,6 +223,9 @@ def cases():
               note="eta 0.5, linspace")
     save_case("ddim_clipped_eta07", "DDIM", with_(sd, clip_sample=True, clip_sample_range=0.8), 10, eta=0.7,
               seed=23, clipped=True, note="clip_sample 0.8 with use_clipped_model_output, eta 0.7")
+    save_case("ddim_zero_snr_trailing_v", "DDIM", with_(sd, rescale_betas_zero_snr=True, timestep_spacing="trailing",
+                                                        prediction_type="v_prediction"), 10, seed=24,
+              note="rescale_betas_zero_snr: alphas_cumprod[999] = 0, v_prediction, trailing")
     save_case("ddim_trailing_30", "DDIM", with_(sd, timestep_spacing="trailing"), 30, seed=7,
               note="30 does not divide 1000: the list's gaps are 33 and 34")
     save_case("ddim_diffusers_defaults", "DDIM", {}, 10, seed=8,

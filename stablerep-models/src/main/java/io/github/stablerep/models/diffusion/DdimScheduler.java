@@ -41,7 +41,7 @@ public final class DdimScheduler extends AbstractScheduler {
     b.setAlphaToOne = c.getBoolean("set_alpha_to_one", true);
     SchedulerBuilder.requireUnsetOr(c, "thresholding", false, "dynamic thresholding is not implemented; diffusers calls it "
         + "unsuitable for latent diffusion");
-    SchedulerBuilder.requireUnsetOr(c, "rescale_betas_zero_snr", false, "zero-terminal-SNR rescaling is not implemented");
+    b.rescaleBetasZeroSnr = c.getBoolean("rescale_betas_zero_snr", false);
     return b.build();
   }
 
@@ -196,9 +196,16 @@ public final class DdimScheduler extends AbstractScheduler {
     boolean clipSample = false;
     double clipSampleRange = 1.0;
     boolean setAlphaToOne = false;
+    boolean rescaleBetasZeroSnr = false;
 
     Builder() {
       super(TimestepSpacing.LEADING);
+    }
+
+    @Override
+    float[] betas() {
+      float[] betas = super.betas();
+      return rescaleBetasZeroSnr ? NoiseSchedule.rescaleZeroTerminalSnr(betas) : betas;
     }
 
     @Override
@@ -224,9 +231,20 @@ public final class DdimScheduler extends AbstractScheduler {
       return this;
     }
 
+    /**
+     * {@code rescale_betas_zero_snr}: rescale β so the last timestep is pure noise (Lin et al.
+     * 2023); pair it with v_prediction and trailing spacing, since ᾱ_{T−1} = 0 leaves epsilon
+     * prediction undefined there.
+     */
+    public Builder rescaleBetasZeroSnr(boolean rescaleBetasZeroSnr) {
+      this.rescaleBetasZeroSnr = rescaleBetasZeroSnr;
+      return this;
+    }
+
     Builder copy() {
       Builder b = new Builder();
       b.copyCommonFrom(this);
+      b.rescaleBetasZeroSnr = rescaleBetasZeroSnr;
       b.clipSample = clipSample;
       b.clipSampleRange = clipSampleRange;
       b.setAlphaToOne = setAlphaToOne;
@@ -242,7 +260,7 @@ public final class DdimScheduler extends AbstractScheduler {
     @Override
     public String toString() {
       return commonFields() + ", clipSample=" + clipSample + ", clipSampleRange=" + clipSampleRange
-          + ", setAlphaToOne=" + setAlphaToOne;
+          + ", setAlphaToOne=" + setAlphaToOne + ", rescaleBetasZeroSnr=" + rescaleBetasZeroSnr;
     }
   }
 }

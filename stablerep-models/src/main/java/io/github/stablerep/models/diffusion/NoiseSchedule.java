@@ -61,6 +61,34 @@ final class NoiseSchedule {
     return c * c;
   }
 
+  /**
+   * diffusers' {@code rescale_zero_terminal_snr} (Lin et al. 2023, Algorithm 1), in float32 as
+   * diffusers computes it: shift and scale √ᾱ so that its last value is 0 and its first unchanged,
+   * then recover β. The last β becomes 1, so ᾱ_{T−1} = 0 (pure noise at the last timestep).
+   */
+  static float[] rescaleZeroTerminalSnr(float[] betas) {
+    int n = betas.length;
+    float[] sqrtBar = new float[n];
+    float[] cumprod = alphasCumprod(betas);
+    for (int i = 0; i < n; i++) {
+      sqrtBar[i] = (float) Math.sqrt(cumprod[i]);
+    }
+    float first = sqrtBar[0];
+    float last = sqrtBar[n - 1];
+    float scale = first / (first - last);
+    float[] bar = new float[n];
+    for (int i = 0; i < n; i++) {
+      float v = (sqrtBar[i] - last) * scale;
+      bar[i] = v * v;
+    }
+    float[] out = new float[n];
+    out[0] = 1f - bar[0];
+    for (int i = 1; i < n; i++) {
+      out[i] = 1f - bar[i] / bar[i - 1];
+    }
+    return out;
+  }
+
   /** ᾱ_t = Π_{s<=t} (1 − β_s): float factors, double accumulator, float results (torch's cumprod). */
   static float[] alphasCumprod(float[] betas) {
     float[] out = new float[betas.length];

@@ -117,9 +117,13 @@ abstract class SchedulerBuilder<B extends SchedulerBuilder<B>> {
     }
   }
 
+  /** β in float32; DDIM's builder overrides this to rescale for zero terminal SNR. */
+  float[] betas() {
+    return NoiseSchedule.betas(numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas);
+  }
+
   float[] alphasCumprod() {
-    return NoiseSchedule.alphasCumprod(
-        NoiseSchedule.betas(numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas));
+    return NoiseSchedule.alphasCumprod(betas());
   }
 
   /** The shared part of a builder's {@code toString}, in config key order. */
