@@ -39,12 +39,13 @@ public final class DdimScheduler extends AbstractScheduler {
     b.clipSample = c.getBoolean("clip_sample", true);
     b.clipSampleRange = c.getDouble("clip_sample_range", 1.0);
     b.setAlphaToOne = c.getBoolean("set_alpha_to_one", true);
-    SchedulerBuilder.requireUnsetOr(c, "thresholding", false, "dynamic thresholding is not implemented; diffusers calls it "
-        + "unsuitable for latent diffusion");
+    SchedulerBuilder.requireUnsetOr(c, "thresholding", false,
+        "dynamic thresholding is not implemented; diffusers calls it unsuitable for latent diffusion");
     b.rescaleBetasZeroSnr = c.getBoolean("rescale_betas_zero_snr", false);
     return b.build();
   }
 
+  /** A builder with this scheduler's config; {@code build()} gives an independent fresh instance. */
   public Builder toBuilder() {
     return spec.copy();
   }

@@ -112,8 +112,8 @@ public final class DpmSolverMultistepScheduler extends AbstractScheduler {
             "config %s: key 'solver_type': expected midpoint or heun, found '%s'", src, solverName)));
     b.lowerOrderFinal = c.getBoolean("lower_order_final", true);
     b.lambdaMinClipped = c.getDouble("lambda_min_clipped", Double.NEGATIVE_INFINITY);
-    SchedulerBuilder.requireUnsetOr(c, "thresholding", false, "dynamic thresholding is not implemented; diffusers calls it "
-        + "unsuitable for latent diffusion");
+    SchedulerBuilder.requireUnsetOr(c, "thresholding", false,
+        "dynamic thresholding is not implemented; diffusers calls it unsuitable for latent diffusion");
     SchedulerBuilder.requireUnsetOr(c, "use_karras_sigmas", false, "Karras sigmas are not implemented");
     checkArgument(!c.has("variance_type"),
         "config %s: key 'variance_type': expected null (learned variance is not implemented), found '%s'", src,
@@ -121,6 +121,7 @@ public final class DpmSolverMultistepScheduler extends AbstractScheduler {
     return b.build();
   }
 
+  /** A builder with this scheduler's config; {@code build()} gives an independent fresh instance. */
   public Builder toBuilder() {
     return spec.copy();
   }

@@ -54,6 +54,7 @@ public final class PndmScheduler extends AbstractScheduler {
     return b.build();
   }
 
+  /** A builder with this scheduler's config; {@code build()} gives an independent fresh instance. */
   public Builder toBuilder() {
     return spec.copy();
   }
