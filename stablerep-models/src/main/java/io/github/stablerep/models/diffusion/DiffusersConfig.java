@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import org.nd4j.shade.jackson.core.JsonParser;
 import org.nd4j.shade.jackson.core.JsonProcessingException;
 import org.nd4j.shade.jackson.databind.JsonNode;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
@@ -23,7 +24,10 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * apply when a key is absent or JSON {@code null}.
  */
 public final class DiffusersConfig {
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  // Python's json writes float('-inf') as -Infinity, and diffusers saves DPM-Solver configs with
+  // "lambda_min_clipped": -Infinity, so the non-standard literals must parse.
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper().enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS);
 
   private final String source;
   private final JsonNode root;
