@@ -26,6 +26,9 @@ stablerep-models/src/test/resources/golden/diffusion/:
                        (query/key/value/proj_attn); decoded.npy from the fp16-rounded weights
   unet_a/, unet_b/     config.json, diffusion_pytorch_model.safetensors, sample.npy,
                        timestep.npy, encoder_hidden_states.npy, noise_pred.npy
+  sd15/                SD v1.5's unet and vae config.json (the published values of
+                       runwayml/stable-diffusion-v1-5, written out here) and diffusers' parameter
+                       counts of both modules built from them (unet_parameters.npy, vae_parameters.npy)
 """
 import json
 import os
@@ -201,6 +204,32 @@ def unet(name, seed, sample_hw, tokens, **config):
     print(name, "parameters", sum(p.numel() for p in m.parameters()))
 
 
+# runwayml/stable-diffusion-v1-5: unet/config.json and vae/config.json (diffusers 0.6.0 export).
+SD15_UNET = dict(
+    act_fn="silu", attention_head_dim=8, block_out_channels=[320, 640, 1280, 1280], center_input_sample=False,
+    cross_attention_dim=768,
+    down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    downsample_padding=1, flip_sin_to_cos=True, freq_shift=0, in_channels=4, layers_per_block=2,
+    mid_block_scale_factor=1, norm_eps=1e-05, norm_num_groups=32, out_channels=4, sample_size=64,
+    up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"])
+SD15_VAE = dict(
+    act_fn="silu", block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
+    in_channels=3, latent_channels=4, layers_per_block=2, norm_num_groups=32, out_channels=3, sample_size=512,
+    up_block_types=["UpDecoderBlock2D"] * 4)
+
+
+def sd15():
+    d = case_dir("sd15")
+    for name, cls, cfg in (("unet", UNet2DConditionModel, SD15_UNET), ("vae", AutoencoderKL, SD15_VAE)):
+        with open(os.path.join(d, name + "_config.json"), "w") as f:
+            json.dump(dict(_class_name=cls.__name__, **cfg), f, indent=2)
+        m = cls(**cfg)
+        n = sum(p.numel() for p in m.parameters())
+        np.save(os.path.join(d, name + "_parameters.npy"), np.array([n], dtype=np.int64))
+        print("sd15", name, "parameters", n)
+        del m
+
+
 if __name__ == "__main__":
     torch.set_num_threads(2)
     blocks()
@@ -222,3 +251,4 @@ if __name__ == "__main__":
          block_out_channels=(8, 16, 16), layers_per_block=2, attention_head_dim=[2, 4, 4],
          cross_attention_dim=6, norm_num_groups=4, norm_eps=1e-6, use_linear_projection=True,
          flip_sin_to_cos=False, freq_shift=1)
+    sd15()
