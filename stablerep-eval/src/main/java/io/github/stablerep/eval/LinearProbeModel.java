@@ -55,6 +55,12 @@ public final class LinearProbeModel {
     return out;
   }
 
+  /** Class scores W x̃ + b before the softmax, [n, K] float64 (e.g. for {@link Metrics}). */
+  public INDArray logits(INDArray x) {
+    double[] z = scores(x);
+    return Nd4j.create(z, new long[] {z.length / classes, classes}, DataType.DOUBLE);
+  }
+
   /** Softmax class probabilities, [n, K] float64. */
   public INDArray probabilities(INDArray x) {
     double[] z = scores(x);
