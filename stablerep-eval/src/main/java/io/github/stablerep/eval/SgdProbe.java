@@ -48,6 +48,12 @@ import org.slf4j.LoggerFactory;
  * rate (the reference's strict {@code >} in list order). Evaluate the chosen head on a separate
  * test set.
  *
+ * <p>Inputs differ in one more point: the reference trains on a fresh augmentation of every
+ * image each epoch ({@code RandomResizedCrop(224)} and a flip, features recomputed by the frozen
+ * encoder), while this class trains on the features it is given, typically one centre-crop view
+ * per image extracted once ({@link FeatureExtractor}). To follow the reference more closely, pass
+ * features of augmented views (e.g. several views per image stacked as rows).
+ *
  * <p>Computation: the heads are stacked into one [H·K, d + 1] matrix (bias as the last column), so
  * a step is two GEMMs through the {@code Mmul} op whatever the number of heads, plus an O(B·H·K)
  * softmax in float64. GEMMs and parameters are in {@code dataType} (default float32, the

@@ -66,6 +66,26 @@ class MetricsGoldenTest {
   }
 
   @Test
+  void probeEvaluationReportsOneVsRestMapOfItsLogits() {
+    INDArray x = ProbeGoldens.npy("train_x");
+    int[] y = ProbeGoldens.labels("train_y");
+    LinearProbeModel model = LinearProbe.builder().regularizationSweep(1e-2, 1e-2, 1).build().fit(x, y);
+    INDArray testX = ProbeGoldens.npy("test_x");
+    int[] testY = ProbeGoldens.labels("test_y");
+    boolean[][] oneHot = new boolean[testY.length][10];
+    for (int i = 0; i < testY.length; i++) {
+      oneHot[i][testY[i]] = true;
+    }
+    ProbeResult r = model.evaluate(testX, testY);
+    assertThat(r.meanAveragePrecision())
+        .isEqualTo(Metrics.meanAveragePrecision11(model.logits(testX), oneHot))
+        .isEqualTo(model.meanAveragePrecision11(testX, oneHot))
+        .isBetween(r.top1() - 0.1, 1.0);
+    assertThat(KnnClassifier.builder().build().fit(x, y).evaluate(testX, testY)
+        .meanAveragePrecision()).isNaN();
+  }
+
+  @Test
   void badInputsAreNamed() {
     assertThatThrownBy(() -> Metrics.averagePrecision11(new double[2], new boolean[3]))
         .hasMessageContaining("positive").hasMessageContaining("expected 2").hasMessageContaining("found 3");
