@@ -55,7 +55,7 @@ class SgdProbeGoldenTest {
   private static SgdProbeModel run(boolean bn, double wd, DataType type) {
     SgdProbe probe = SgdProbe.builder().baseLearningRates(Goldens.npy(dir, "base_lrs").toDoubleVector())
         .batchSize(32).epochs(order.length).weightDecay(wd).batchNorm(bn).dataType(type).build();
-    return probe.train(trainX, trainY, 5, init, order, valX, valY);
+    return probe.train(trainX, trainY, 5, init, e -> order[e], valX, valY);
   }
 
   private static void compare(String kase, SgdProbeModel m, DataType type, double tolWeights,

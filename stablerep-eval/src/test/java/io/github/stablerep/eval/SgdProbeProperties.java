@@ -78,9 +78,9 @@ class SgdProbeProperties {
     INDArray x = Nd4j.createFromArray(blobs(r, y, 6, classes, 1.0));
     double[][] w = init(r, 10, classes, 6);
     int[][] order = orders(r, 3, n);
-    SgdProbeModel all = probe(bn).build().train(x, y, classes, w, order, x, y);
+    SgdProbeModel all = probe(bn).build().train(x, y, classes, w, e -> order[e], x, y);
     SgdProbeModel one = probe(bn).baseLearningRates(SgdProbe.STABLEREP_BASE_LRS[head]).build()
-        .train(x, y, classes, new double[][] {w[head]}, order, x, y);
+        .train(x, y, classes, new double[][] {w[head]}, e -> order[e], x, y);
     io.github.stablerep.core.Goldens.assertClose("head " + head, all.heads().get(head).model().weights(),
         one.heads().get(0).model().weights(), 1e-12);
     assertThat(one.heads().get(0).epochLosses()).usingComparatorWithPrecision(1e-12)
@@ -118,8 +118,8 @@ class SgdProbeProperties {
       }
     }
     SgdProbe.Builder b = probe(bn).baseLearningRates(0.01, 0.1, 0.5);
-    SgdProbeModel a = b.build().train(x, y, classes, w, order, x, y);
-    SgdProbeModel c = b.build().train(x, py, classes, pw, order, x, py);
+    SgdProbeModel a = b.build().train(x, y, classes, w, e -> order[e], x, y);
+    SgdProbeModel c = b.build().train(x, py, classes, pw, e -> order[e], x, py);
     for (int h = 0; h < 3; h++) {
       int[] pa = a.heads().get(h).model().predict(x);
       int[] pc = c.heads().get(h).model().predict(x);
