@@ -16,10 +16,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p><b>Resize.</b> The short side becomes {@code s}, the long one {@code int(s · long /
  * short)} (torchvision 0.14's {@code _compute_resized_output_size}); an image whose short side
  * is already {@code s} is left alone, as torchvision does. The resampling is
- * {@link ImageOps#resizedCrop} over the whole image: <b>bilinear with antialiasing</b>, not the
- * bicubic of the StableRep/timm eval transform, because the augment module has no bicubic
- * kernel yet. Expect small differences from a bicubic reference (the probe accuracy moves by a
- * fraction of a point in published ablations; not measured here).
+ * {@link ImageOps#resizedCrop} over the whole image: <b>bilinear with antialiasing</b>. That is
+ * what StableRep's own linear probe uses: {@code main_linear.py}'s validation transform is
+ * {@code Resize(256)} with torchvision's default interpolation, bilinear (on PIL images, which
+ * antialias). timm/MAE-style evaluations use bicubic instead; there is no bicubic kernel here yet,
+ * so expect small differences against such a reference.
  *
  * <p><b>Centre crop.</b> Offsets {@code round((H − c) / 2)} and {@code round((W − c) / 2)} with
  * Python's round-half-to-even, as torchvision. A crop larger than the image is rejected

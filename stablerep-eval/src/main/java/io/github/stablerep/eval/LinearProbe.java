@@ -2,9 +2,6 @@ package io.github.stablerep.eval;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Random;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -120,10 +117,10 @@ public final class LinearProbe {
     if (lambdaCount == 1) {
       return refit(trainX, trainY, classes, lambdaMin, null, new TreeMap<>());
     }
-    int[][] split = stratifiedSplit(trainY, classes);
+    int[][] split = Splits.stratified(trainY, classes, validationFraction, seed);
     INDArray fitX = rows(trainX, split[0]);
     INDArray valX = rows(trainX, split[1]);
-    return sweepAndRefit(fitX, select(trainY, split[0]), valX, select(trainY, split[1]), classes,
+    return sweepAndRefit(fitX, Splits.select(trainY, split[0]), valX, Splits.select(trainY, split[1]), classes,
         trainX, trainY);
   }
 
@@ -203,44 +200,8 @@ public final class LinearProbe {
     return numClasses > 0 ? numClasses : Inputs.maxLabel(y) + 1;
   }
 
-  /** Per class, a seeded shuffle; round(fraction · count) rows go to validation, at least one stays. */
-  private int[][] stratifiedSplit(int[] y, int classes) {
-    Random random = new Random(seed);
-    List<List<Integer>> byClass = new ArrayList<>();
-    for (int c = 0; c < classes; c++) {
-      byClass.add(new ArrayList<>());
-    }
-    for (int i = 0; i < y.length; i++) {
-      byClass.get(y[i]).add(i);
-    }
-    List<Integer> fit = new ArrayList<>();
-    List<Integer> val = new ArrayList<>();
-    for (List<Integer> members : byClass) {
-      java.util.Collections.shuffle(members, random);
-      int v = (int) Math.min(Math.round(validationFraction * members.size()), members.size() - 1);
-      val.addAll(members.subList(0, Math.max(v, 0)));
-      fit.addAll(members.subList(Math.max(v, 0), members.size()));
-    }
-    if (val.isEmpty()) {
-      throw new IllegalArgumentException("trainY: a validation split of " + validationFraction
-          + " needs at least one class with 2 or more rows, found " + y.length + " rows");
-    }
-    java.util.Collections.sort(fit);
-    java.util.Collections.sort(val);
-    return new int[][] {fit.stream().mapToInt(Integer::intValue).toArray(),
-        val.stream().mapToInt(Integer::intValue).toArray()};
-  }
-
   private static INDArray rows(INDArray x, int[] idx) {
     return x.getRows(idx);
-  }
-
-  private static int[] select(int[] y, int[] idx) {
-    int[] out = new int[idx.length];
-    for (int i = 0; i < idx.length; i++) {
-      out[i] = y[idx[i]];
-    }
-    return out;
   }
 
   /** Defaults: the 45-value sweep over [1e-6, 1e5], 20 % validation, 1000 iterations, fp64. */

@@ -41,7 +41,10 @@ public final class LinearProbeModel {
   /** The predicted class of each row of {@code x} ([n, d]); ties go to the lowest class. */
   public int[] predict(INDArray x) {
     double[] scores = scores(x);
-    int n = scores.length / classes;
+    return argmax(scores, scores.length / classes);
+  }
+
+  private int[] argmax(double[] scores, int n) {
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
       int best = 0;
@@ -53,6 +56,12 @@ public final class LinearProbeModel {
       out[i] = best;
     }
     return out;
+  }
+
+  /** Class scores W x̃ + b before the softmax, [n, K] float64 (e.g. for {@link Metrics}). */
+  public INDArray logits(INDArray x) {
+    double[] z = scores(x);
+    return Nd4j.create(z, new long[] {z.length / classes, classes}, DataType.DOUBLE);
   }
 
   /** Softmax class probabilities, [n, K] float64. */
@@ -81,7 +90,23 @@ public final class LinearProbeModel {
   public ProbeResult evaluate(INDArray testX, int[] testY) {
     Inputs.checkFeatures("testX", testX, standardizer.columns());
     Inputs.checkLabels("testY", testY, testX.rows(), classes);
-    return ProbeResult.of(testY, predict(testX), classes, lambda, validationCurve);
+    INDArray z = logits(testX);
+    int n = testY.length;
+    int[] predicted = argmax(z.data().asDouble(), n);
+    boolean[][] targets = new boolean[n][classes];
+    for (int i = 0; i < n; i++) {
+      targets[i][testY[i]] = true;
+    }
+    return ProbeResult.of(testY, predicted, classes, lambda, validationCurve)
+        .withMeanAveragePrecision(Metrics.meanAveragePrecision11(z, targets));
+  }
+
+  /**
+   * VOC2007 11-point mAP on a multi-label set: {@code targets[i][k]} says whether row i carries
+   * class k; each class's rows are ranked by its logit ({@link Metrics}).
+   */
+  public double meanAveragePrecision11(INDArray x, boolean[][] targets) {
+    return Metrics.meanAveragePrecision11(logits(x), targets);
   }
 
   private double[] scores(INDArray x) {

@@ -22,9 +22,11 @@ public final class ProbeResult {
   private final double lambda;
   private final SortedMap<Double, Double> validationCurve;
   private final long[][] confusion;
+  private final double meanAveragePrecision;
 
   private ProbeResult(double top1, double meanPerClassAccuracy, double lambda,
-      SortedMap<Double, Double> validationCurve, long[][] confusion) {
+      SortedMap<Double, Double> validationCurve, long[][] confusion, double meanAveragePrecision) {
+    this.meanAveragePrecision = meanAveragePrecision;
     this.top1 = top1;
     this.meanPerClassAccuracy = meanPerClassAccuracy;
     this.lambda = lambda;
@@ -56,7 +58,21 @@ public final class ProbeResult {
       }
     }
     return new ProbeResult((double) correct / truth.length, perClassSum / present, lambda,
-        validationCurve, confusion);
+        validationCurve, confusion, Double.NaN);
+  }
+
+  /** This result with a VOC2007 11-point mAP attached. */
+  ProbeResult withMeanAveragePrecision(double map) {
+    return new ProbeResult(top1, meanPerClassAccuracy, lambda, validationCurve, confusion, map);
+  }
+
+  /**
+   * VOC2007 11-point mAP of the classifier's scores (one-vs-rest per class, see {@link Metrics}),
+   * over the classes present in the evaluated labels; NaN when the evaluator has no scores
+   * (kNN). For multi-label sets use {@link LinearProbeModel#meanAveragePrecision11}.
+   */
+  public double meanAveragePrecision() {
+    return meanAveragePrecision;
   }
 
   /** Fraction of rows whose top-scoring class is the label. */
@@ -97,7 +113,8 @@ public final class ProbeResult {
 
   @Override
   public String toString() {
-    return String.format("ProbeResult{top1=%.4f, meanPerClass=%.4f, lambda=%.3g, classes=%d}",
-        top1, meanPerClassAccuracy, lambda, confusion.length);
+    return String.format("ProbeResult{top1=%.4f, meanPerClass=%.4f, mAP11=%.4f, lambda=%.3g,"
+        + " classes=%d}", top1, meanPerClassAccuracy, meanAveragePrecision, lambda,
+        confusion.length);
   }
 }

@@ -1,5 +1,6 @@
 package io.github.stablerep.eval;
 
+import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,6 +23,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * the GEMM type, since they are O(nK) and the loss is a sum of n terms.
  */
 final class SoftmaxObjective {
+
+  /** Row chunks of the softmax pass: fixed, so that sums are reproducible. */
+  private static final int CHUNKS = 16;
+  private static final int MIN_CHUNK_ROWS = 2048;
 
   private final INDArray xb; // [n, d + 1]
   private final int[] y;
@@ -56,14 +61,14 @@ final class SoftmaxObjective {
     return classes * cols;
   }
 
-  /** f(θ); writes ∇f into {@code gradient} when it is non-null. θ is [K, d + 1] row-major. */
-  double evaluate(double[] parameters, double[] gradient) {
-    theta.data().setData(parameters);
-    Gemm.into(xb, theta, false, true, logits);
-    double[] z = logits.data().asDouble();
+  /**
+   * Σ over rows [from, to) of logsumexp(z_i) − z_i[y_i]; with {@code gradient}, overwrites those
+   * rows of z with (softmax(z_i) − e_{y_i}) / n.
+   */
+  private double softmaxRows(double[] z, int from, int to, boolean gradient) {
     int n = y.length;
     double loss = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < to; i++) {
       int o = i * classes;
       double max = Double.NEGATIVE_INFINITY;
       for (int c = 0; c < classes; c++) {
@@ -77,13 +82,35 @@ final class SoftmaxObjective {
         sum += e;
       }
       loss += max + Math.log(sum) - zy;
-      if (gradient != null) {
+      if (gradient) {
         double inv = 1.0 / (sum * n);
         for (int c = 0; c < classes; c++) {
           z[o + c] *= inv;
         }
         z[o + y[i]] -= 1.0 / n;
       }
+    }
+    return loss;
+  }
+
+  /** f(θ); writes ∇f into {@code gradient} when it is non-null. θ is [K, d + 1] row-major. */
+  double evaluate(double[] parameters, double[] gradient) {
+    theta.data().setData(parameters);
+    Gemm.into(xb, theta, false, true, logits);
+    double[] z = logits.data().asDouble();
+    int n = y.length;
+    boolean withGradient = gradient != null;
+    // The O(nK) softmax is as costly as a GEMM here (one Math.exp per entry); rows are split into
+    // fixed chunks run on the common pool, and the per-chunk sums are added in chunk order, so
+    // the value does not depend on the thread count or scheduling.
+    int chunks = Math.max(1, Math.min(CHUNKS, n / MIN_CHUNK_ROWS));
+    double[] partial = new double[chunks];
+    IntStream.range(0, chunks).parallel().forEach(ch -> partial[ch] =
+        softmaxRows(z, (int) ((long) n * ch / chunks), (int) ((long) n * (ch + 1) / chunks),
+            withGradient));
+    double loss = 0;
+    for (double v : partial) {
+      loss += v;
     }
     double penalty = 0;
     for (int k = 0; k < classes; k++) {

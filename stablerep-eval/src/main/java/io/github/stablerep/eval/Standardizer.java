@@ -37,6 +37,13 @@ final class Standardizer {
     return new Standardizer(mean.clone(), scale.clone());
   }
 
+  /** No scaling: mean 0, scale 1 (the SGD probe without batch norm sees raw features). */
+  static Standardizer identity(int columns) {
+    double[] ones = new double[columns];
+    java.util.Arrays.fill(ones, 1.0);
+    return new Standardizer(new double[columns], ones);
+  }
+
   int columns() {
     return mean.length;
   }
