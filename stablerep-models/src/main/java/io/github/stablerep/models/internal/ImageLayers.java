@@ -1,0 +1,124 @@
+package io.github.stablerep.models.internal;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.Conv2DConfig;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.config.PaddingMode;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Graph building blocks on NCHW feature maps (UNet, VAE), composed to match PyTorch's numerics.
+ * Only the batch size may be unknown when a graph is defined; where a shape must be rebuilt it is
+ * taken from the tensor at run time ({@code sd.shape}), so one graph serves any spatial size.
+ * Not part of the public API.
+ */
+public final class ImageLayers {
+  private ImageLayers() {}
+
+  /** SiLU, x·sigmoid(x) (ND4J calls it swish; one fused op with its own backward). */
+  public static SDVariable silu(SameDiff sd, SDVariable x) {
+    return sd.nn.swish(x);
+  }
+
+  /**
+   * {@code torch.nn.GroupNorm}: statistics over each group of C/G channels and all positions,
+   * biased variance, eps inside the square root, then a per-channel affine. ND4J has no GroupNorm
+   * op (DESIGN.md), so it is reshaped to [N, G, C/G·H·W] and composed.
+   *
+   * @param x [N, C, H, W] (any rank ≥ 2 with channels on axis 1)
+   * @param gamma [C]
+   * @param beta [C]
+   */
+  public static SDVariable groupNorm(SameDiff sd, SDVariable x, int groups, int channels,
+      SDVariable gamma, SDVariable beta, double eps) {
+    checkArgument(groups > 0 && channels % groups == 0,
+        "groups: expected a divisor of the %s channels, found %s", channels, groups);
+    SDVariable shape = sd.shape(x);
+    SDVariable grouped = sd.reshape(x, withBatch(sd, shape, groups, -1));
+    SDVariable centred = grouped.sub(grouped.mean(true, 2));
+    SDVariable variance = centred.mul(centred).mean(true, 2);
+    SDVariable normed = sd.reshape(centred.mul(sd.math.rsqrt(variance.add(eps))), shape);
+    return normed.mul(sd.reshape(gamma, 1, channels, 1, 1)).add(sd.reshape(beta, 1, channels, 1, 1));
+  }
+
+  /**
+   * {@code torch.nn.Conv2d} with square kernel, symmetric zero padding and no dilation.
+   *
+   * @param w [kH, kW, in, out] (YXIO: PyTorch's [out, in, kH, kW] permuted (2, 3, 1, 0), the one
+   *     layout conv2d's backward accepts)
+   * @param bias [out] or null
+   */
+  public static SDVariable conv2d(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias, int kernel, int stride,
+      int padding) {
+    Conv2DConfig c = Conv2DConfig.builder().kH(kernel).kW(kernel).sH(stride).sW(stride).pH(padding).pW(padding)
+        .dH(1).dW(1).paddingMode(PaddingMode.VALID).dataFormat(Conv2DConfig.NCHW).build();
+    return bias == null ? sd.cnn.conv2d(x, w, c) : sd.cnn.conv2d(x, w, bias, c);
+  }
+
+  /** Zero padding of one row at the bottom and one column at the right of an NCHW map. */
+  public static SDVariable padBottomRight(SameDiff sd, SDVariable x) {
+    SDVariable paddings = sd.constant(Nd4j.createFromArray(new int[][] {{0, 0}, {0, 0}, {0, 1}, {0, 1}}));
+    return sd.nn.pad(x, paddings, 0.0);
+  }
+
+  /**
+   * Nearest-neighbour 2x upsampling of an NCHW map ({@code F.interpolate(scale_factor=2.0,
+   * mode="nearest")}). The one-scale overload fails in 1.0.0-M2.1 (DESIGN.md).
+   */
+  public static SDVariable upsampleNearest2x(SameDiff sd, SDVariable x) {
+    return sd.cnn.upsampling2d(x, 2, 2, true);
+  }
+
+  /** [N, C, H, W] -> [N, H·W, C]: the token layout attention works on. */
+  public static SDVariable toTokens(SameDiff sd, SDVariable x, int channels) {
+    SDVariable flat = sd.reshape(x, withBatch(sd, sd.shape(x), channels, -1));
+    return sd.permute(flat, 0, 2, 1);
+  }
+
+  /** [N, H·W, C] -> [N, C, H, W], with N, H and W taken from {@code like} (any [N, ?, H, W] map). */
+  public static SDVariable fromTokens(SameDiff sd, SDVariable tokens, SDVariable like, int channels) {
+    SDVariable s = sd.shape(like);
+    SDVariable shape = sd.concat(0, s.get(SDIndex.interval(0, 1)), sd.constant(Nd4j.createFromArray((long) channels)),
+        s.get(SDIndex.interval(2, 4)));
+    return sd.reshape(sd.permute(tokens, 0, 2, 1), shape);
+  }
+
+  /** {@code x·w + b} on the last axis of a rank-3 tensor [N, T, in] (sd.mmul needs equal ranks). */
+  public static SDVariable linear3d(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias, int in, int out) {
+    SDVariable y = GraphLayers.linear(sd, sd.reshape(x, -1, in), w, bias);
+    SDVariable s = sd.shape(x);
+    return sd.reshape(y, sd.concat(0, s.get(SDIndex.interval(0, 2)), sd.constant(Nd4j.createFromArray((long) out))));
+  }
+
+  /**
+   * Multi-head scaled dot-product attention, softmax(q·kᵀ/√d)·v, per head.
+   *
+   * @param q [N, Tq, heads·d]
+   * @param k [N, Tk, heads·d]
+   * @param v [N, Tk, heads·d]
+   * @return [N, Tq, heads·d]
+   */
+  public static SDVariable attention(SameDiff sd, SDVariable q, SDVariable k, SDVariable v, int heads, int headDim) {
+    SDVariable qh = splitHeads(sd, q.mul(1.0 / Math.sqrt(headDim)), heads, headDim);
+    SDVariable kh = splitHeads(sd, k, heads, headDim);
+    SDVariable vh = splitHeads(sd, v, heads, headDim);
+    SDVariable scores = sd.mmul(qh, kh, false, true, false);   // [N, h, Tq, Tk]
+    SDVariable out = sd.mmul(sd.nn.softmax(scores, 3), vh);     // [N, h, Tq, d]
+    SDVariable s = sd.shape(q);
+    return sd.reshape(sd.permute(out, 0, 2, 1, 3), s);
+  }
+
+  private static SDVariable splitHeads(SameDiff sd, SDVariable x, int heads, int headDim) {
+    SDVariable s = sd.shape(x);
+    SDVariable shape = sd.concat(0, s.get(SDIndex.interval(0, 2)), sd.constant(Nd4j.createFromArray((long) heads, headDim)));
+    return sd.permute(sd.reshape(x, shape), 0, 2, 1, 3);
+  }
+
+  /** The batch size of {@code shape} followed by fixed sizes, as a shape for {@code sd.reshape}. */
+  private static SDVariable withBatch(SameDiff sd, SDVariable shape, long... rest) {
+    return sd.concat(0, shape.get(SDIndex.interval(0, 1)), sd.constant(Nd4j.createFromArray(rest)));
+  }
+}
