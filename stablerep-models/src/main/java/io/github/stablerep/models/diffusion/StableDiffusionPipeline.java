@@ -31,8 +31,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *
  * <p>Each step runs the UNet once on the unconditional and conditional halves stacked into one
  * batch ({@code [2N, 4, h, w]}, unconditional first), and combines them as
- * {@code eps_u + w·(eps_c − eps_u)}; with {@code w = 1} the unconditional half is not computed
- * at all. The negative prompt defaults to the empty string, as diffusers' does.
+ * {@code eps_u + w·(eps_c − eps_u)}. As in diffusers ({@code do_classifier_free_guidance = w > 1}),
+ * any {@code w <= 1} turns guidance off: the conditional prediction is used alone and the
+ * unconditional half is not computed at all. The negative prompt defaults to the empty string, as diffusers' does.
  *
  * <p>The three SameDiff graphs (text encoder, UNet, VAE decoder + {@code (x/2 + 0.5).clamp(0, 1)})
  * are built and loaded once in {@link Builder#build()} and reused by every call. Calls are
@@ -179,16 +180,39 @@ public final class StableDiffusionPipeline {
     checkArgument(negative != null, "negativePrompt: expected a string (\"\" for none), found null");
     checkArgument(progress != null, "progress: expected a Progress (Progress.NONE for none), found null");
     checkLatents(initialLatents);
-    int n = (int) initialLatents.size(0);
-    boolean guided = guidanceScale != 1.0;
+    // without guidance only the prompt is encoded
+    INDArray states = guidanceScale > 1.0 ? encodePrompts(List.of(negative, prompt)) : encodePrompts(List.of(prompt));
+    INDArray promptStates = states.get(NDArrayIndex.interval(states.size(0) - 1, states.size(0)));
+    return sample(states.get(NDArrayIndex.interval(0, 1)), promptStates, initialLatents, rng, progress);
+  }
 
-    INDArray context;
-    if (guided) {
-      INDArray states = encodePrompts(List.of(negative, prompt));
-      context = Nd4j.concat(0, repeat(states, 0, n), repeat(states, 1, n));
-    } else {
-      context = repeat(encodePrompts(List.of(prompt)), 0, n);
+  /**
+   * Sampling from given text-encoder states instead of prompts (diffusers' {@code prompt_embeds}
+   * and {@code negative_prompt_embeds}): {@code negativeStates} and {@code promptStates} are
+   * {@code [1, L, D]} each, shared by all N images; {@code negativeStates} is unused when the
+   * guidance scale is <= 1. Deterministic for eta 0 (else step noise from {@code new Random(0)}).
+   *
+   * @return {@code [N, 3, height, width]} float in [0, 1]
+   */
+  public synchronized INDArray generateFromEmbeddings(INDArray negativeStates, INDArray promptStates,
+      INDArray initialLatents, Progress progress) {
+    checkArgument(progress != null, "progress: expected a Progress (Progress.NONE for none), found null");
+    checkLatents(initialLatents);
+    for (INDArray a : new INDArray[] {negativeStates, promptStates}) {
+      checkArgument(a != null && a.rank() == 3 && a.size(0) == 1 && a.size(1) == contextLength,
+          "negativeStates, promptStates: expected shape [1, %s, D], found %s", contextLength,
+          a == null ? "null" : java.util.Arrays.toString(a.shape()));
     }
+    return sample(negativeStates, promptStates, initialLatents, new Random(0), progress);
+  }
+
+  private INDArray sample(INDArray negativeStates, INDArray promptStates, INDArray initialLatents, Random rng,
+      Progress progress) {
+    int n = (int) initialLatents.size(0);
+    boolean guided = guidanceScale > 1.0;
+    INDArray context = guided
+        ? Nd4j.concat(0, repeat(negativeStates, 0, n), repeat(promptStates, 0, n))
+        : repeat(promptStates, 0, n);
 
     Scheduler scheduler = Scheduler.create(schedulerType, schedulerConfig);
     scheduler.setTimesteps(steps);
@@ -394,7 +418,7 @@ public final class StableDiffusionPipeline {
     public Builder modelDirectory(Path v) { this.modelDirectory = v; return this; }
     public Builder scheduler(SchedulerType v) { this.schedulerType = v; return this; }
     public Builder steps(int v) { this.steps = v; return this; }
-    /** w in eps_u + w·(eps_c − eps_u); 1 turns guidance off (no unconditional pass). */
+    /** w in eps_u + w·(eps_c − eps_u); as in diffusers, w <= 1 turns guidance off (no unconditional pass). */
     public Builder guidanceScale(double v) { this.guidanceScale = v; return this; }
     /** DDIM's eta (0: deterministic DDIM); only DDIM accepts eta > 0. */
     public Builder eta(double v) { this.eta = v; return this; }

@@ -92,7 +92,7 @@ class StableDiffusionPipelineTest {
         INDArray in = s.scaleModelInput(x, ts[i]);
         INDArray epsC = p.predictNoise(in, mt[i], states.get(NDArrayIndex.interval(1, 2)).dup());
         INDArray eps = epsC;
-        if (w != 1.0) {
+        if (w > 1.0) {
           INDArray epsU = p.predictNoise(in, mt[i], states.get(NDArrayIndex.interval(0, 1)).dup());
           eps = epsU.add(epsC.sub(epsU).mul(w));
         }
