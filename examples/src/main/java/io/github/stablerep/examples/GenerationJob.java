@@ -365,6 +365,9 @@ public final class GenerationJob {
       + " [--batch 2]";
 
   public static void main(String[] args) throws IOException {
+    // exec:exec passes -Ddemo.args="--model m --out o" as one argument: split on whitespace
+    args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
+        .toArray(String[]::new);
     Map<String, String> o = new HashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--help") || args[i].equals("-h")) {
