@@ -105,6 +105,19 @@ class GenerationJobTest {
   }
 
   @Test
+  void commandLineWritesADataset() throws Exception {
+    Path plain = tmp.resolve("cli.txt");
+    Files.writeString(plain, "a red car\n");
+    Path out = tmp.resolve("cli-out");
+    GenerationJob.main(new String[] {"--model", tmp.resolve("model").toString(), "--captions", plain.toString(),
+        "--out " + out + " --images 1 --size 8 --generated-size 16 --steps 1 --guidance 1.0"});
+    CaptionDataset ds = CaptionDataset.fromManifest(out.resolve(GenerationJob.MANIFEST));
+    assertThat(ds.imageCount()).isEqualTo(1);
+    assertThat(ds.captions().get(0).caption()).isEqualTo("a red car");
+    assertThat(Images.read(out.resolve("0/0.png")).shape()).containsExactly(3, 8, 8);
+  }
+
+  @Test
   void anotherJobsFolderIsRefused() throws Exception {
     Path out = tmp.resolve("other");
     Files.createDirectories(out);

@@ -37,7 +37,7 @@ class StableDiffusionPipelineTest {
   }
 
   static StableDiffusionPipeline.Builder tiny() {
-    return StableDiffusionPipeline.builder().modelDirectory(folder).steps(3).height(TinyPipelineFolder.SIZE)
+    return StableDiffusionPipeline.builder().modelDirectory(folder).steps(2).height(TinyPipelineFolder.SIZE)
         .width(TinyPipelineFolder.SIZE);
   }
 
@@ -81,11 +81,11 @@ class StableDiffusionPipelineTest {
 
     INDArray states = p.encodePrompts(List.of(negative, PROMPT));
     Scheduler s = Scheduler.create(type, folder.resolve("scheduler/scheduler_config.json"));
-    s.setTimesteps(3);
+    s.setTimesteps(2);
     List<INDArray> expected = new ArrayList<>();
     for (int img = 0; img < 2; img++) {
       INDArray x = latents.get(NDArrayIndex.interval(img, img + 1)).dup().mul(s.initNoiseSigma());
-      s.setTimesteps(3);
+      s.setTimesteps(2);
       long[] ts = s.timesteps();
       double[] mt = s.modelTimesteps();
       for (int i = 0; i < ts.length; i++) {
@@ -127,9 +127,9 @@ class StableDiffusionPipelineTest {
       }
     });
     Scheduler s = Scheduler.create(SchedulerType.DDIM, folder.resolve("scheduler/scheduler_config.json"));
-    s.setTimesteps(3);
+    s.setTimesteps(2);
     assertThat(seen).containsExactly(java.util.Arrays.stream(s.timesteps()).boxed().toArray(Long[]::new));
-    assertThat(totals).containsOnly(3);
+    assertThat(totals).containsOnly(2);
   }
 
   @Test
@@ -147,9 +147,17 @@ class StableDiffusionPipelineTest {
       }
     };
     assertThatThrownBy(() -> pipe.generate(PROMPT, 1, 2, cancelAfterOne))
-        .isInstanceOf(CancellationException.class).hasMessageContaining("after 1 of 3 steps");
+        .isInstanceOf(CancellationException.class).hasMessageContaining("after 1 of 2 steps");
     assertThat(steps[0]).isEqualTo(1);
     assertThat(pipe.generate(PROMPT, 1, 2)).hasSize(1);
+  }
+
+  @Test
+  void ddimWithEtaIsSeededAndDiffersFromEtaZero() {
+    StableDiffusionPipeline noisy = tiny().eta(1.0).build();
+    INDArray a = noisy.generate(PROMPT, 1, 6).get(0);
+    assertThat(noisy.generate(PROMPT, 1, 6).get(0)).isEqualTo(a);
+    assertThat(relL2(a, pipe.generate(PROMPT, 1, 6).get(0))).isGreaterThan(1e-3);
   }
 
   @Test
