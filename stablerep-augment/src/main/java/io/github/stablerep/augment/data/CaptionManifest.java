@@ -168,6 +168,29 @@ public final class CaptionManifest {
     }
   }
 
+  /**
+   * One record line of the manifest (with its line feed), escaped as {@link #write} does, for
+   * writers that append to a manifest as images are produced (a resumable generation job)
+   * instead of rewriting it. {@code relativePath} uses {@code /} separators and is relative to
+   * the manifest's folder.
+   *
+   * @throws IllegalArgumentException for an empty id or path, or an absolute path
+   */
+  public static String line(String captionId, String caption, String relativePath) {
+    if (captionId == null || captionId.isEmpty()) {
+      throw new IllegalArgumentException("captionId: expected a non-empty string, found \""
+          + captionId + "\"");
+    }
+    if (caption == null) {
+      throw new IllegalArgumentException("caption: expected a string, found null");
+    }
+    if (relativePath == null || relativePath.isEmpty() || isAbsolute(relativePath)) {
+      throw new IllegalArgumentException("relativePath: expected a non-empty relative path,"
+          + " found \"" + relativePath + "\"");
+    }
+    return escape(captionId) + '\t' + escape(caption) + '\t' + escape(relativePath) + '\n';
+  }
+
   /** Unix roots, UNC/backslash roots and Windows drive letters ({@code C:/}, {@code C:\}). */
   private static boolean isAbsolute(String rel) {
     return rel.startsWith("/") || rel.startsWith("\\")

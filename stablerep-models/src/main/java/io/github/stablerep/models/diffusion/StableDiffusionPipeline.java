@@ -1,0 +1,449 @@
+package io.github.stablerep.models.diffusion;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import io.github.stablerep.core.io.SafeTensors;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CancellationException;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Text-to-image sampling with Stable Diffusion, as diffusers' {@code StableDiffusionPipeline}
+ * (v0.21) without the safety checker: CLIP tokenizer and text encoder, UNet with
+ * classifier-free guidance, a scheduler, and the VAE decoder.
+ *
+ * <pre>{@code
+ * StableDiffusionPipeline sd = StableDiffusionPipeline.builder().modelDirectory(sd15Folder).build();
+ * List<INDArray> images = sd.generate("a photo of a cat", 10, 42L);   // each [3, 512, 512] in [0, 1]
+ * }</pre>
+ *
+ * <p>Each step runs the UNet once on the unconditional and conditional halves stacked into one
+ * batch ({@code [2N, 4, h, w]}, unconditional first), and combines them as
+ * {@code eps_u + w·(eps_c − eps_u)}. As in diffusers ({@code do_classifier_free_guidance = w > 1}),
+ * any {@code w <= 1} turns guidance off: the conditional prediction is used alone and the
+ * unconditional half is not computed at all. The negative prompt defaults to the empty string, as diffusers' does.
+ *
+ * <p>The three SameDiff graphs (text encoder, UNet, VAE decoder + {@code (x/2 + 0.5).clamp(0, 1)})
+ * are built and loaded once in {@link Builder#build()} and reused by every call. Calls are
+ * serialised ({@code synchronized}): a pipeline may be shared between threads, but runs one
+ * generation at a time. Each call makes a fresh scheduler, so calls never share sampler state.
+ *
+ * <p>Cancellation: a {@link Progress} whose {@link Progress#isCancelled()} turns true stops the
+ * call before its next step (or before decoding), and the call throws {@link
+ * CancellationException}; nothing is returned and the pipeline stays usable.
+ */
+public final class StableDiffusionPipeline {
+
+  /** Per-call observer: a callback after each denoising step and a cancellation flag. */
+  public interface Progress {
+    /** After step {@code completed} (1-based) of {@code total}, at scheduler timestep {@code timestep}. */
+    default void onStep(int completed, int total, long timestep) {}
+
+    /** Polled before every step and before decoding; {@code true} ends the call with {@link CancellationException}. */
+    default boolean isCancelled() {
+      return false;
+    }
+
+    /** No callback, never cancelled. */
+    Progress NONE = new Progress() {};
+  }
+
+  static final String TEXT_WEIGHTS = "model.safetensors";
+  static final String TEXT_WEIGHTS_FP16 = "model.fp16.safetensors";
+
+  private final Path modelDirectory;
+  private final SchedulerType schedulerType;
+  private final int steps;
+  private final double guidanceScale;
+  private final double eta;
+  private final int height;
+  private final int width;
+  private final String negativePrompt;
+
+  private final ClipTokenizer tokenizer;
+  private final DiffusersConfig schedulerConfig;
+  private final int latentChannels;
+  private final int latentHeight;
+  private final int latentWidth;
+  private final int contextLength;
+
+  private final SameDiff textGraph;
+  private final String textOut;
+  private final SameDiff unetGraph;
+  private final String unetOut;
+  private final SameDiff vaeGraph;
+  private final String vaeOut;
+
+  private StableDiffusionPipeline(Builder b, Components c) {
+    this.modelDirectory = b.modelDirectory;
+    this.schedulerType = b.schedulerType;
+    this.steps = b.steps;
+    this.guidanceScale = b.guidanceScale;
+    this.eta = b.eta;
+    this.height = c.height;
+    this.width = c.width;
+    this.negativePrompt = b.negativePrompt;
+    this.tokenizer = c.tokenizer;
+    this.schedulerConfig = c.schedulerConfig;
+    this.latentChannels = c.vae.latentChannels();
+    this.latentHeight = c.height / c.vae.downsamplingFactor();
+    this.latentWidth = c.width / c.vae.downsamplingFactor();
+    this.contextLength = tokenizer.contextLength();
+
+    textGraph = SameDiff.create();
+    ClipTextEncoderGraph tg =
+        c.textEncoder.define(textGraph, textGraph.placeHolder("input_ids", DataType.INT, -1, contextLength));
+    c.textEncoder.importWeights(textGraph, c.textWeights);
+    textOut = tg.lastHiddenState().name();
+
+    unetGraph = SameDiff.create();
+    SDVariable sample = unetGraph.placeHolder("sample", DataType.FLOAT, -1, c.unet.inChannels(), -1, -1);
+    SDVariable timestep = unetGraph.placeHolder("timestep", DataType.FLOAT, -1);
+    SDVariable context =
+        unetGraph.placeHolder("context", DataType.FLOAT, -1, contextLength, c.textEncoder.hiddenSize());
+    unetOut = c.unet.define(unetGraph, sample, timestep, context).name();
+
+    vaeGraph = SameDiff.create();
+    SDVariable latents = vaeGraph.placeHolder("latents", DataType.FLOAT, -1, latentChannels, -1, -1);
+    SDVariable decoded = c.vae.defineDecodeScaled(vaeGraph, latents);
+    vaeOut = vaeGraph.math.clipByValue(decoded.mul(0.5).add(0.5), 0.0, 1.0).name();
+  }
+
+  /** Defaults are StableRep's sampler: DDIM, 50 steps, guidance 2.0, eta 0, 512×512, empty negative prompt. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    return new Builder().modelDirectory(modelDirectory).scheduler(schedulerType).steps(steps)
+        .guidanceScale(guidanceScale).eta(eta).height(height).width(width).negativePrompt(negativePrompt);
+  }
+
+  // ---------------------------------------------------------------- generation
+
+  /**
+   * {@code count} images of {@code prompt}. The initial latents {@code [count, 4, H/f, W/f]} are
+   * drawn in C order from {@code new java.util.Random(seed).nextGaussian()} (see {@link
+   * #initialLatents}), so the same seed gives the same images; with eta > 0 the same generator
+   * then supplies DDIM's step noise.
+   *
+   * @return {@code count} images, each {@code [3, height, width]} float in [0, 1]
+   */
+  public List<INDArray> generate(String prompt, int count, long seed) {
+    return generate(prompt, count, seed, Progress.NONE);
+  }
+
+  /** As {@link #generate(String, int, long)}, reporting each step to {@code progress}. */
+  public List<INDArray> generate(String prompt, int count, long seed, Progress progress) {
+    checkArgument(count >= 1, "count: expected at least 1 image, found %s", count);
+    Random rng = new Random(seed);
+    INDArray latents = initialLatents(rng, count);
+    INDArray images = generate(prompt, negativePrompt, latents, rng, progress);
+    List<INDArray> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      out.add(images.get(NDArrayIndex.point(i), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup());
+    }
+    return out;
+  }
+
+  /**
+   * Images from given initial latents {@code [N, 4, H/f, W/f]}: standard normal, before scaling by
+   * the scheduler's initial sigma (deterministic; with eta > 0 the step noise comes from {@code
+   * new Random(0)}).
+   *
+   * @return {@code [N, 3, height, width]} float in [0, 1]
+   */
+  public INDArray generate(String prompt, INDArray initialLatents) {
+    return generate(prompt, negativePrompt, initialLatents, new Random(0), Progress.NONE);
+  }
+
+  /** As {@link #generate(String, INDArray)}, with a negative prompt and a progress observer. */
+  public INDArray generate(String prompt, String negativePrompt, INDArray initialLatents, Progress progress) {
+    return generate(prompt, negativePrompt, initialLatents, new Random(0), progress);
+  }
+
+  private synchronized INDArray generate(String prompt, String negative, INDArray initialLatents, Random rng,
+      Progress progress) {
+    checkArgument(prompt != null, "prompt: expected a string, found null");
+    checkArgument(negative != null, "negativePrompt: expected a string (\"\" for none), found null");
+    checkArgument(progress != null, "progress: expected a Progress (Progress.NONE for none), found null");
+    checkLatents(initialLatents);
+    // without guidance only the prompt is encoded
+    INDArray states = guidanceScale > 1.0 ? encodePrompts(List.of(negative, prompt)) : encodePrompts(List.of(prompt));
+    INDArray promptStates = states.get(NDArrayIndex.interval(states.size(0) - 1, states.size(0)));
+    return sample(states.get(NDArrayIndex.interval(0, 1)), promptStates, initialLatents, rng, progress);
+  }
+
+  /**
+   * Sampling from given text-encoder states instead of prompts (diffusers' {@code prompt_embeds}
+   * and {@code negative_prompt_embeds}): {@code negativeStates} and {@code promptStates} are
+   * {@code [1, L, D]} each, shared by all N images; {@code negativeStates} is unused when the
+   * guidance scale is <= 1. Deterministic for eta 0 (else step noise from {@code new Random(0)}).
+   *
+   * @return {@code [N, 3, height, width]} float in [0, 1]
+   */
+  public synchronized INDArray generateFromEmbeddings(INDArray negativeStates, INDArray promptStates,
+      INDArray initialLatents, Progress progress) {
+    checkArgument(progress != null, "progress: expected a Progress (Progress.NONE for none), found null");
+    checkLatents(initialLatents);
+    for (INDArray a : new INDArray[] {negativeStates, promptStates}) {
+      checkArgument(a != null && a.rank() == 3 && a.size(0) == 1 && a.size(1) == contextLength,
+          "negativeStates, promptStates: expected shape [1, %s, D], found %s", contextLength,
+          a == null ? "null" : java.util.Arrays.toString(a.shape()));
+    }
+    return sample(negativeStates, promptStates, initialLatents, new Random(0), progress);
+  }
+
+  private INDArray sample(INDArray negativeStates, INDArray promptStates, INDArray initialLatents, Random rng,
+      Progress progress) {
+    int n = (int) initialLatents.size(0);
+    boolean guided = guidanceScale > 1.0;
+    INDArray context = guided
+        ? Nd4j.concat(0, repeat(negativeStates, 0, n), repeat(promptStates, 0, n))
+        : repeat(promptStates, 0, n);
+
+    Scheduler scheduler = Scheduler.create(schedulerType, schedulerConfig);
+    scheduler.setTimesteps(steps);
+    long[] timesteps = scheduler.timesteps();
+    double[] modelTimesteps = scheduler.modelTimesteps();
+    INDArray x = initialLatents.castTo(DataType.FLOAT).mul(scheduler.initNoiseSigma());
+    for (int i = 0; i < timesteps.length; i++) {
+      checkCancelled(progress, i, timesteps.length);
+      INDArray input = scheduler.scaleModelInput(x, timesteps[i]);
+      INDArray eps;
+      if (guided) {
+        INDArray both = predictNoise(Nd4j.concat(0, input, input), modelTimesteps[i], context);
+        INDArray uncond = both.get(NDArrayIndex.interval(0, n));
+        INDArray cond = both.get(NDArrayIndex.interval(n, 2 * n));
+        eps = uncond.add(cond.sub(uncond).muli(guidanceScale));
+      } else {
+        eps = predictNoise(input, modelTimesteps[i], context);
+      }
+      x = eta > 0 ? ((DdimScheduler) scheduler).step(eps, timesteps[i], x, eta, rng)
+          : scheduler.step(eps, timesteps[i], x);
+      progress.onStep(i + 1, timesteps.length, timesteps[i]);
+    }
+    checkCancelled(progress, timesteps.length, timesteps.length);
+    return decode(x);
+  }
+
+  private static void checkCancelled(Progress progress, int done, int total) {
+    if (progress.isCancelled()) {
+      throw new CancellationException("generation cancelled after " + done + " of " + total + " steps");
+    }
+  }
+
+  private static INDArray repeat(INDArray states, int row, int n) {
+    INDArray one = states.get(NDArrayIndex.interval(row, row + 1), NDArrayIndex.all(), NDArrayIndex.all());
+    return n == 1 ? one.dup() : one.repeat(0, n);
+  }
+
+  private void checkLatents(INDArray latents) {
+    checkArgument(latents != null && latents.rank() == 4 && latents.size(0) >= 1
+            && latents.size(1) == latentChannels && latents.size(2) == latentHeight && latents.size(3) == latentWidth,
+        "initialLatents: expected shape [N, %s, %s, %s] (N >= 1), found %s", latentChannels, latentHeight,
+        latentWidth, latents == null ? "null" : java.util.Arrays.toString(latents.shape()));
+  }
+
+  // ---------------------------------------------------------------- the pieces, for tests and custom loops
+
+  /** The text encoder's last hidden state for each text (tokenised, padded to the context length): [N, L, D]. */
+  public synchronized INDArray encodePrompts(List<String> texts) {
+    checkArgument(texts != null && !texts.isEmpty(), "texts: expected at least one string, found %s", texts);
+    INDArray ids = tokenizer.tokenize(texts);
+    return textGraph.output(Map.of("input_ids", ids), textOut).get(textOut);
+  }
+
+  /** One UNet evaluation: {@code sample} [N, 4, h, w], one timestep for the whole batch, {@code textStates} [N, L, D]. */
+  public synchronized INDArray predictNoise(INDArray sample, double timestep, INDArray textStates) {
+    checkArgument(sample != null && textStates != null && sample.rank() == 4 && textStates.rank() == 3
+            && sample.size(0) == textStates.size(0),
+        "sample, textStates: expected [N, C, h, w] and [N, L, D] with equal N, found %s and %s",
+        sample == null ? "null" : java.util.Arrays.toString(sample.shape()),
+        textStates == null ? "null" : java.util.Arrays.toString(textStates.shape()));
+    INDArray t = Nd4j.valueArrayOf(new long[] {sample.size(0)}, timestep, DataType.FLOAT);
+    return unetGraph.output(Map.of("sample", sample.castTo(DataType.FLOAT), "timestep", t, "context",
+        textStates.castTo(DataType.FLOAT)), unetOut).get(unetOut);
+  }
+
+  /** VAE decoding of clean latents [N, 4, h, w]: {@code (decoder(latents / scale) / 2 + 0.5).clamp(0, 1)}. */
+  public synchronized INDArray decode(INDArray latents) {
+    checkArgument(latents != null && latents.rank() == 4 && latents.size(1) == latentChannels,
+        "latents: expected shape [N, %s, h, w], found %s", latentChannels,
+        latents == null ? "null" : java.util.Arrays.toString(latents.shape()));
+    return vaeGraph.output(Map.of("latents", latents.castTo(DataType.FLOAT)), vaeOut).get(vaeOut);
+  }
+
+  /** Standard-normal initial latents {@code [count, 4, H/f, W/f]}, drawn in C order from {@code new Random(seed)}. */
+  public INDArray initialLatents(long seed, int count) {
+    checkArgument(count >= 1, "count: expected at least 1, found %s", count);
+    return initialLatents(new Random(seed), count);
+  }
+
+  private INDArray initialLatents(Random rng, int count) {
+    float[] v = new float[Math.multiplyExact(count, latentChannels * latentHeight * latentWidth)];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = (float) rng.nextGaussian();
+    }
+    return Nd4j.create(v, new long[] {count, latentChannels, latentHeight, latentWidth}, 'c');
+  }
+
+  // ---------------------------------------------------------------- accessors
+
+  public Path modelDirectory() { return modelDirectory; }
+  public SchedulerType scheduler() { return schedulerType; }
+  public int steps() { return steps; }
+  public double guidanceScale() { return guidanceScale; }
+  public double eta() { return eta; }
+  public int height() { return height; }
+  public int width() { return width; }
+  public String negativePrompt() { return negativePrompt; }
+  /** The latent shape of one image: {@code [4, height/f, width/f]}. */
+  public long[] latentShape() { return new long[] {latentChannels, latentHeight, latentWidth}; }
+
+  @Override
+  public String toString() {
+    return "StableDiffusionPipeline{" + modelDirectory + ", " + schedulerType + " " + steps + " steps, guidance "
+        + guidanceScale + ", eta " + eta + ", " + height + "x" + width + "}";
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  /** The loaded components of a diffusers folder. */
+  private static final class Components {
+    ClipTokenizer tokenizer;
+    ClipTextEncoder textEncoder;
+    Map<String, INDArray> textWeights;
+    UNet2DConditionModel unet;
+    AutoencoderKL vae;
+    DiffusersConfig schedulerConfig;
+    int height;
+    int width;
+  }
+
+  /**
+   * Every file a diffusers folder needs, checked before anything is read, so that one message
+   * names all that is missing.
+   */
+  private static void checkLayout(Path dir) {
+    checkArgument(Files.isDirectory(dir), "modelDirectory: expected a diffusers folder, found %s", dir
+        + (Files.exists(dir) ? " (not a folder)" : " (missing)"));
+    List<String> missing = new ArrayList<>();
+    for (String f : List.of("model_index.json", "tokenizer/vocab.json", "tokenizer/merges.txt",
+        "text_encoder/config.json", "unet/config.json", "vae/config.json", "scheduler/scheduler_config.json")) {
+      if (!Files.isRegularFile(dir.resolve(f))) {
+        missing.add(f);
+      }
+    }
+    requireOneOf(dir, "text_encoder", TEXT_WEIGHTS, TEXT_WEIGHTS_FP16, missing);
+    requireOneOf(dir, "unet", ModuleWeights.WEIGHTS, ModuleWeights.WEIGHTS_FP16, missing);
+    requireOneOf(dir, "vae", ModuleWeights.WEIGHTS, ModuleWeights.WEIGHTS_FP16, missing);
+    checkArgument(missing.isEmpty(), "modelDirectory %s: expected a diffusers Stable Diffusion folder, missing: %s",
+        dir, String.join(", ", missing));
+  }
+
+  private static void requireOneOf(Path dir, String component, String file, String fp16, List<String> missing) {
+    if (!Files.isRegularFile(dir.resolve(component).resolve(file))
+        && !Files.isRegularFile(dir.resolve(component).resolve(fp16))) {
+      missing.add(component + "/" + file + " (or " + fp16 + ")");
+    }
+  }
+
+  private static Components load(Builder b) {
+    Path dir = b.modelDirectory;
+    checkLayout(dir);
+    Components c = new Components();
+    c.tokenizer = ClipTokenizer.fromDirectory(dir.resolve("tokenizer"));
+    c.textEncoder = ClipTextEncoder.fromConfig(dir.resolve("text_encoder/config.json"));
+    checkArgument(c.tokenizer.contextLength() <= c.textEncoder.maxPositions(),
+        "tokenizer: expected a context length <= the text encoder's %s positions, found %s",
+        c.textEncoder.maxPositions(), c.tokenizer.contextLength());
+    Path textFile = dir.resolve("text_encoder").resolve(TEXT_WEIGHTS);
+    if (!Files.isRegularFile(textFile)) {
+      textFile = dir.resolve("text_encoder").resolve(TEXT_WEIGHTS_FP16);
+    }
+    try {
+      c.textWeights = SafeTensors.read(textFile);
+    } catch (IOException e) {
+      throw new UncheckedIOException("weights " + textFile + ": cannot be read", e);
+    }
+    c.unet = UNet2DConditionModel.fromPretrained(dir.resolve("unet"));
+    c.vae = AutoencoderKL.fromPretrained(dir.resolve("vae"));
+    checkArgument(c.unet.crossAttentionDim().contains(c.textEncoder.hiddenSize()),
+        "unet/config.json: expected cross_attention_dim %s (the text encoder's hidden_size), found %s",
+        c.textEncoder.hiddenSize(), c.unet.crossAttentionDim());
+    checkArgument(c.unet.inChannels() == c.vae.latentChannels() && c.unet.outChannels() == c.vae.latentChannels(),
+        "unet/config.json: expected in_channels = out_channels = the VAE's latent_channels %s, found %s and %s",
+        c.vae.latentChannels(), c.unet.inChannels(), c.unet.outChannels());
+    c.schedulerConfig = DiffusersConfig.read(dir.resolve("scheduler/scheduler_config.json"));
+    // fail now, not on the first call, if the config does not suit the sampler or the step count
+    Scheduler.create(b.schedulerType, c.schedulerConfig).setTimesteps(b.steps);
+    int f = c.vae.downsamplingFactor();
+    int multiple = f * (1 << (c.unet.blockOutChannels().size() - 1));
+    c.height = b.height > 0 ? b.height : c.unet.sampleSize() * f;
+    c.width = b.width > 0 ? b.width : c.unet.sampleSize() * f;
+    checkArgument(c.height % multiple == 0 && c.width % multiple == 0,
+        "height, width: expected multiples of %s (VAE factor %s × UNet downsampling), found %s x %s", multiple, f,
+        c.height, c.width);
+    return c;
+  }
+
+  // ---------------------------------------------------------------- builder
+
+  public static final class Builder {
+    private Path modelDirectory;
+    private SchedulerType schedulerType = SchedulerType.DDIM;
+    private int steps = 50;
+    private double guidanceScale = 2.0;
+    private double eta = 0.0;
+    private int height = 512;
+    private int width = 512;
+    private String negativePrompt = "";
+
+    private Builder() {}
+
+    /** A diffusers Stable Diffusion folder (model_index.json, tokenizer/, text_encoder/, unet/, vae/, scheduler/). */
+    public Builder modelDirectory(Path v) { this.modelDirectory = v; return this; }
+    public Builder scheduler(SchedulerType v) { this.schedulerType = v; return this; }
+    public Builder steps(int v) { this.steps = v; return this; }
+    /** w in eps_u + w·(eps_c − eps_u); as in diffusers, w <= 1 turns guidance off (no unconditional pass). */
+    public Builder guidanceScale(double v) { this.guidanceScale = v; return this; }
+    /** DDIM's eta (0: deterministic DDIM); only DDIM accepts eta > 0. */
+    public Builder eta(double v) { this.eta = v; return this; }
+    /** Image height in pixels; 0 takes the UNet's sample_size × the VAE factor, as diffusers does. */
+    public Builder height(int v) { this.height = v; return this; }
+    /** Image width in pixels; 0 takes the UNet's sample_size × the VAE factor, as diffusers does. */
+    public Builder width(int v) { this.width = v; return this; }
+    /** The prompt guided away from; "" (the default) is diffusers' unconditional prompt. */
+    public Builder negativePrompt(String v) { this.negativePrompt = v; return this; }
+
+    /** Validates, reads every component and builds the three graphs once. */
+    public StableDiffusionPipeline build() {
+      checkArgument(modelDirectory != null, "modelDirectory: expected a diffusers folder, found null");
+      checkArgument(schedulerType != null, "scheduler: expected one of %s, found null",
+          java.util.Arrays.toString(SchedulerType.values()));
+      checkArgument(steps >= 1, "steps: expected at least 1, found %s", steps);
+      checkArgument(Double.isFinite(guidanceScale) && guidanceScale >= 0,
+          "guidanceScale: expected a finite value >= 0, found %s", guidanceScale);
+      checkArgument(Double.isFinite(eta) && eta >= 0, "eta: expected a finite value >= 0, found %s", eta);
+      checkArgument(eta == 0 || schedulerType == SchedulerType.DDIM,
+          "eta: expected 0 for scheduler %s (only DDIM has eta), found %s", schedulerType, eta);
+      checkArgument(height >= 0 && width >= 0, "height, width: expected >= 0 (0: from the config), found %s x %s",
+          height, width);
+      checkArgument(negativePrompt != null, "negativePrompt: expected a string (\"\" for none), found null");
+      return new StableDiffusionPipeline(this, load(this));
+    }
+  }
+}
