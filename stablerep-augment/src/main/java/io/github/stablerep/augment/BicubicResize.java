@@ -152,12 +152,16 @@ public final class BicubicResize {
       Taps t = new Taps(out);
       float scale = (float) in / out;
       for (int o = 0; o < out; o++) {
-        float real = scale * (o + 0.5f) - 0.5f;
+        // As ATen: the source position rounded once from double, and the far tap's argument
+        // formed as (1 − t) + 1 rather than 2 − t (they round differently in float32).
+        float real = (float) (scale * (o + 0.5) - 0.5);
         int base = (int) Math.floor(real);
         float frac = real - base;
+        float near = 1f - frac;
         float a = -0.75f;
         float[] w = {
-          cubic2(frac + 1f, a), cubic1(frac, a), cubic1(1f - frac, a), cubic2(2f - frac, a)
+          cubic2((float) (frac + 1.0), a), cubic1(frac, a), cubic1(near, a),
+          cubic2((float) (near + 1.0), a)
         };
         int[] idx = new int[4];
         for (int j = 0; j < 4; j++) {
