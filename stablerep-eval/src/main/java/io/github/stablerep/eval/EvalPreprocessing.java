@@ -2,6 +2,7 @@ package io.github.stablerep.eval;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.augment.BicubicResize;
 import io.github.stablerep.augment.ImageOps;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -16,11 +17,20 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p><b>Resize.</b> The short side becomes {@code s}, the long one {@code int(s · long /
  * short)} (torchvision 0.14's {@code _compute_resized_output_size}); an image whose short side
  * is already {@code s} is left alone, as torchvision does. The resampling is
- * {@link ImageOps#resizedCrop} over the whole image: <b>bilinear with antialiasing</b>. That is
- * what StableRep's own linear probe uses: {@code main_linear.py}'s validation transform is
- * {@code Resize(256)} with torchvision's default interpolation, bilinear (on PIL images, which
- * antialias). timm/MAE-style evaluations use bicubic instead; there is no bicubic kernel here yet,
- * so expect small differences against such a reference.
+ * chosen by {@link Builder#interpolation}:
+ *
+ * <ul>
+ *   <li>{@link Interpolation#BILINEAR} (the default): {@link ImageOps#resizedCrop} over the whole
+ *       image, <b>bilinear with antialiasing</b>. That is StableRep's own protocol:
+ *       {@code main_linear.py}'s validation transform is {@code Resize(256)} with torchvision's
+ *       default interpolation, bilinear (on PIL images, which antialias).
+ *   <li>{@link Interpolation#BICUBIC}: {@link BicubicResize#resize} with antialiasing, i.e.
+ *       torchvision's tensor {@code Resize(s, InterpolationMode.BICUBIC, antialias=True)}, the
+ *       timm/MAE/SynCLR-style evaluation. Values are not clamped after resizing (cubic overshoot
+ *       survives into normalisation), as torchvision on float tensors. Those codebases resize PIL
+ *       images, which PIL resamples with the same filter but rounds to uint8, so expect
+ *       differences of up to about 1/255 before normalisation against a PIL pipeline.
+ * </ul>
  *
  * <p><b>Centre crop.</b> Offsets {@code round((H − c) / 2)} and {@code round((W − c) / 2)} with
  * Python's round-half-to-even, as torchvision. A crop larger than the image is rejected
@@ -36,13 +46,23 @@ public final class EvalPreprocessing {
 
   public static final double[] IMAGENET_STD = {0.229, 0.224, 0.225};
 
+  /** The resampling filter of the resize step. */
+  public enum Interpolation {
+    /** Antialiased bilinear: StableRep's own evaluation (torchvision's default). */
+    BILINEAR,
+    /** Antialiased bicubic (a = −0.5): timm/MAE/SynCLR-style evaluation. */
+    BICUBIC
+  }
+
   private final int resizeShortSide;
+  private final Interpolation interpolation;
   private final int cropSize;
   private final double[] mean;
   private final double[] std;
 
   private EvalPreprocessing(Builder b) {
     this.resizeShortSide = b.resizeShortSide;
+    this.interpolation = b.interpolation;
     this.cropSize = b.cropSize;
     this.mean = b.mean.clone();
     this.std = b.std.clone();
@@ -58,7 +78,12 @@ public final class EvalPreprocessing {
   }
 
   public Builder toBuilder() {
-    return new Builder().resizeShortSide(resizeShortSide).cropSize(cropSize).mean(mean).std(std);
+    return new Builder().resizeShortSide(resizeShortSide).interpolation(interpolation)
+        .cropSize(cropSize).mean(mean).std(std);
+  }
+
+  public Interpolation interpolation() {
+    return interpolation;
   }
 
   public int resizeShortSide() {
@@ -85,8 +110,10 @@ public final class EvalPreprocessing {
     if (resizeShortSide > 0) {
       int[] size = resizedSize(h, w, resizeShortSide);
       if (size[0] != h || size[1] != w) {
-        x = ImageOps.resizedCrop(x, new int[] {0}, new int[] {0}, new int[] {h}, new int[] {w},
-            size[0], size[1]);
+        x = interpolation == Interpolation.BICUBIC
+            ? BicubicResize.resize(x, size[0], size[1], true)
+            : ImageOps.resizedCrop(x, new int[] {0}, new int[] {0}, new int[] {h},
+                new int[] {w}, size[0], size[1]);
         h = size[0];
         w = size[1];
       }
@@ -116,9 +143,10 @@ public final class EvalPreprocessing {
     return w <= h ? new int[] {newLong, size} : new int[] {size, newLong};
   }
 
-  /** Builder; defaults: resize 256, crop 224, ImageNet mean and std. */
+  /** Builder; defaults: resize 256 (bilinear), crop 224, ImageNet mean and std. */
   public static final class Builder {
     private int resizeShortSide = 256;
+    private Interpolation interpolation = Interpolation.BILINEAR;
     private int cropSize = 224;
     private double[] mean = IMAGENET_MEAN.clone();
     private double[] std = IMAGENET_STD.clone();
@@ -128,6 +156,15 @@ public final class EvalPreprocessing {
     /** The short side after resizing; 0 to skip resizing. */
     public Builder resizeShortSide(int value) {
       this.resizeShortSide = value;
+      return this;
+    }
+
+    /**
+     * The resize filter; default {@link Interpolation#BILINEAR}, StableRep's own protocol
+     * ({@code main_linear.py}). {@link Interpolation#BICUBIC} for timm/MAE/SynCLR-style numbers.
+     */
+    public Builder interpolation(Interpolation value) {
+      this.interpolation = value;
       return this;
     }
 
@@ -151,6 +188,8 @@ public final class EvalPreprocessing {
     public EvalPreprocessing build() {
       checkArgument(resizeShortSide >= 0, "resizeShortSide: expected >= 0 (0 = no resize), found %s",
           resizeShortSide);
+      checkArgument(interpolation != null,
+          "interpolation: expected BILINEAR or BICUBIC, found null");
       checkArgument(cropSize >= 0, "cropSize: expected >= 0 (0 = no crop), found %s", cropSize);
       checkArgument(mean.length == 3, "mean: expected 3 values (RGB), found %s", mean.length);
       checkArgument(std.length == 3, "std: expected 3 values (RGB), found %s", std.length);
