@@ -102,19 +102,28 @@ public final class ImageOps {
               for (int ch = 0; ch < b.c; ch++) {
                 int base = (i * b.c + ch) * inPlane;
                 b.src.get(base, plane, 0, inPlane);
-                // Horizontal pass over the crop's rows only, then vertical: the cheaper order
-                // whenever the crop is at least as tall as the output.
-                for (int r = 0; r < height[i]; r++) {
-                  int rowStart = (top[i] + r) * b.w + left[i];
-                  cols.apply(plane, rowStart, 1, tmp, r * outW, 1);
-                }
-                for (int o = 0; o < outW; o++) {
-                  rows.apply(tmp, o, outW, res, o, outW);
-                }
+                cropResizePlane(plane, 0, b.w, top[i], left[i], height[i], rows, cols, tmp, res, 0);
                 dst.put((i * b.c + ch) * outPlane, res, 0, outPlane);
               }
             });
     return published(out);
+  }
+
+  /**
+   * One plane of {@link #resizedCrop}: the crop of {@code src} (row length {@code srcW}, from
+   * {@code srcOff}) resampled into {@code dst[dstOff ..]} of {@code rows.out × cols.out}.
+   * Horizontal pass over the crop's rows only, then vertical: the cheaper order whenever the
+   * crop is at least as tall as the output.
+   */
+  static void cropResizePlane(float[] src, int srcOff, int srcW, int top, int left, int height,
+      Filter rows, Filter cols, float[] tmp, float[] dst, int dstOff) {
+    int outW = cols.start.length;
+    for (int r = 0; r < height; r++) {
+      cols.apply(src, srcOff + (top + r) * srcW + left, 1, tmp, r * outW, 1);
+    }
+    for (int o = 0; o < outW; o++) {
+      rows.apply(tmp, o, outW, dst, dstOff + o, outW);
+    }
   }
 
   /** Mirrors sample {@code i} left to right where {@code flip[i]}; copies it otherwise. */
@@ -123,16 +132,20 @@ public final class ImageOps {
     checkLength("flip", flip, b.n);
     return perPlane(b, (p, a, plane) -> {
       if (flip[p / b.c]) {
-        for (int r = 0; r < b.h; r++) {
-          int s = r * b.w;
-          for (int lo = s, hi = s + b.w - 1; lo < hi; lo++, hi--) {
-            float t = a[lo];
-            a[lo] = a[hi];
-            a[hi] = t;
-          }
-        }
+        flipPlane(a, 0, b.h, b.w);
       }
     });
+  }
+
+  static void flipPlane(float[] a, int off, int h, int w) {
+    for (int r = 0; r < h; r++) {
+      int s = off + r * w;
+      for (int lo = s, hi = s + w - 1; lo < hi; lo++, hi--) {
+        float t = a[lo];
+        a[lo] = a[hi];
+        a[hi] = t;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- colour
@@ -146,13 +159,15 @@ public final class ImageOps {
     checkFactors("factor", factor, b.n);
     return perSample(
         b,
-        (i, a, plane) -> {
-          // torchvision blends with black: ratio·img + (1 − ratio)·0, which is ratio·img exactly.
-          float r = (float) factor[i];
-          for (int k = 0; k < 3 * plane; k++) {
-            a[k] = clamp01(r * a[k]);
-          }
-        });
+        (i, a, plane) -> brightness(a, plane, factor[i]));
+  }
+
+  static void brightness(float[] a, int plane, double factor) {
+    // torchvision blends with black: ratio·img + (1 − ratio)·0, which is ratio·img exactly.
+    float r = (float) factor;
+    for (int k = 0; k < 3 * plane; k++) {
+      a[k] = clamp01(r * a[k]);
+    }
   }
 
   /**
@@ -165,19 +180,21 @@ public final class ImageOps {
     checkFactors("factor", factor, b.n);
     return perSample(
         b,
-        (i, a, plane) -> {
-          // The mean in double: torch sums float32 pairwise, so both are within ~1e-7 of exact.
-          double sum = 0;
-          for (int k = 0; k < plane; k++) {
-            sum += gray(a[k], a[plane + k], a[2 * plane + k]);
-          }
-          float mean = (float) (sum / plane);
-          float r = (float) factor[i];
-          float qm = (float) (1.0 - factor[i]) * mean;
-          for (int k = 0; k < 3 * plane; k++) {
-            a[k] = clamp01(r * a[k] + qm);
-          }
-        });
+        (i, a, plane) -> contrast(a, plane, factor[i]));
+  }
+
+  static void contrast(float[] a, int plane, double factor) {
+    // The mean in double: torch sums float32 pairwise, so both are within ~1e-7 of exact.
+    double sum = 0;
+    for (int k = 0; k < plane; k++) {
+      sum += gray(a[k], a[plane + k], a[2 * plane + k]);
+    }
+    float mean = (float) (sum / plane);
+    float r = (float) factor;
+    float qm = (float) (1.0 - factor) * mean;
+    for (int k = 0; k < 3 * plane; k++) {
+      a[k] = clamp01(r * a[k] + qm);
+    }
   }
 
   /**
@@ -189,16 +206,18 @@ public final class ImageOps {
     checkFactors("factor", factor, b.n);
     return perSample(
         b,
-        (i, a, plane) -> {
-          float r = (float) factor[i];
-          float q = (float) (1.0 - factor[i]);
-          for (int k = 0; k < plane; k++) {
-            float g = q * gray(a[k], a[plane + k], a[2 * plane + k]);
-            a[k] = clamp01(r * a[k] + g);
-            a[plane + k] = clamp01(r * a[plane + k] + g);
-            a[2 * plane + k] = clamp01(r * a[2 * plane + k] + g);
-          }
-        });
+        (i, a, plane) -> saturation(a, plane, factor[i]));
+  }
+
+  static void saturation(float[] a, int plane, double factor) {
+    float r = (float) factor;
+    float q = (float) (1.0 - factor);
+    for (int k = 0; k < plane; k++) {
+      float g = q * gray(a[k], a[plane + k], a[2 * plane + k]);
+      a[k] = clamp01(r * a[k] + g);
+      a[plane + k] = clamp01(r * a[plane + k] + g);
+      a[2 * plane + k] = clamp01(r * a[2 * plane + k] + g);
+    }
   }
 
   /**
@@ -220,12 +239,24 @@ public final class ImageOps {
     }
     return perSample(
         b,
-        (i, a, plane) -> {
-          float shift = (float) hueShift[i];
-          for (int k = 0; k < plane; k++) {
-            hueShiftPixel(a, k, plane, shift);
-          }
-        });
+        (i, a, plane) -> hue(a, plane, hueShift[i]));
+  }
+
+  static void hue(float[] a, int plane, double hueShift) {
+    float shift = (float) hueShift;
+    for (int k = 0; k < plane; k++) {
+      hueShiftPixel(a, k, plane, shift);
+    }
+  }
+
+  /** The three planes of {@code a} replaced by the grayscale image, as rgbToGrayscale(x, 3). */
+  static void grayscale3(float[] a, int plane) {
+    for (int k = 0; k < plane; k++) {
+      float g = gray(a[k], a[plane + k], a[2 * plane + k]);
+      a[k] = g;
+      a[plane + k] = g;
+      a[2 * plane + k] = g;
+    }
   }
 
   /**
@@ -309,35 +340,53 @@ public final class ImageOps {
         .parallel()
         .forEach(
             p -> {
-              float[] kern = kernels[p / b.c];
               float[] a = scratch(0, plane);
-              float[] t = scratch(1, plane);
+              float[] t = scratch(1, plane + 2 * half + b.w);
               b.src.get(p * plane, a, 0, plane);
-              for (int r = 0; r < b.h; r++) {
-                int s = r * b.w;
-                for (int c = 0; c < b.w; c++) {
-                  float acc = 0f;
-                  for (int j = 0; j < kernelSize; j++) {
-                    acc += kern[j] * a[s + rowIdx[c + j]];
-                  }
-                  t[s + c] = acc;
-                }
-              }
-              // Vertical pass row by row so the inner loop runs along contiguous memory.
-              Arrays.fill(a, 0, plane, 0f);
-              for (int r = 0; r < b.h; r++) {
-                int s = r * b.w;
-                for (int j = 0; j < kernelSize; j++) {
-                  float kj = kern[j];
-                  int src = colIdx[r + j] * b.w;
-                  for (int c = 0; c < b.w; c++) {
-                    a[s + c] += kj * t[src + c];
-                  }
-                }
-              }
+              blurPlane(a, 0, b.h, b.w, kernels[p / b.c], rowIdx, colIdx, t);
               dst.put(p * plane, a, 0, plane);
             });
     return published(out);
+  }
+
+  /**
+   * Blurs the plane {@code a[off, off + h·w)} in place. {@code t} needs {@code h·w + w + k − 1}
+   * elements. Both passes accumulate {@code Σ_j k_j·x_{c+j}} in the order j = 0, 1, ... (the
+   * same sums as a per-pixel loop, bit for bit), written as loops over contiguous memory that
+   * the JIT vectorises: the horizontal pass reads a reflect-padded copy of each row.
+   */
+  static void blurPlane(float[] a, int off, int h, int w, float[] kern, int[] rowIdx,
+      int[] colIdx, float[] t) {
+    int k = kern.length;
+    int plane = h * w;
+    int pad = plane; // t[plane, plane + w + k − 1): the padded row
+    for (int r = 0; r < h; r++) {
+      int s = off + r * w;
+      for (int c = 0; c < w + k - 1; c++) {
+        t[pad + c] = a[s + rowIdx[c]];
+      }
+      int d = r * w;
+      Arrays.fill(t, d, d + w, 0f);
+      for (int j = 0; j < k; j++) {
+        float kj = kern[j];
+        int src = pad + j;
+        for (int c = 0; c < w; c++) {
+          t[d + c] += kj * t[src + c];
+        }
+      }
+    }
+    // Vertical pass row by row so the inner loop runs along contiguous memory.
+    Arrays.fill(a, off, off + plane, 0f);
+    for (int r = 0; r < h; r++) {
+      int s = off + r * w;
+      for (int j = 0; j < k; j++) {
+        float kj = kern[j];
+        int src = colIdx[r + j] * w;
+        for (int c = 0; c < w; c++) {
+          a[s + c] += kj * t[src + c];
+        }
+      }
+    }
   }
 
   /**
@@ -351,16 +400,16 @@ public final class ImageOps {
       throw new IllegalArgumentException(
           "threshold: expected a finite value <= 1, found " + threshold);
     }
+    return perPlane(b, (p, a, len) -> solarize(a, 0, len, threshold));
+  }
+
+  static void solarize(float[] a, int off, int len, double threshold) {
     float t = (float) threshold;
-    return perPlane(
-        b,
-        (p, a, len) -> {
-          for (int k = 0; k < len; k++) {
-            if (a[k] >= t) {
-              a[k] = 1f - a[k];
-            }
-          }
-        });
+    for (int k = off; k < off + len; k++) {
+      if (a[k] >= t) {
+        a[k] = 1f - a[k];
+      }
+    }
   }
 
   /**
@@ -383,13 +432,15 @@ public final class ImageOps {
     }
     return perPlane(
         b,
-        (p, a, len) -> {
-          float m = (float) mean[p % b.c];
-          float s = (float) std[p % b.c];
-          for (int k = 0; k < len; k++) {
-            a[k] = (a[k] - m) / s;
-          }
-        });
+        (p, a, len) -> normalize(a, 0, len, mean[p % b.c], std[p % b.c]));
+  }
+
+  static void normalize(float[] a, int off, int len, double mean, double std) {
+    float m = (float) mean;
+    float s = (float) std;
+    for (int k = off; k < off + len; k++) {
+      a[k] = (a[k] - m) / s;
+    }
   }
 
   // ---------------------------------------------------------------- kernels
@@ -484,7 +535,7 @@ public final class ImageOps {
   }
 
   /** idx[c + half] = reflect(c) for c in [−half, n + half): torch's "reflect" padding. */
-  private static int[] reflectIndex(int n, int half) {
+  static int[] reflectIndex(int n, int half) {
     int[] idx = new int[n + 2 * half];
     for (int c = -half; c < n + half; c++) {
       int m = c < 0 ? -c : (c >= n ? 2 * (n - 1) - c : c);
@@ -598,10 +649,10 @@ public final class ImageOps {
    * Per-thread scratch arrays, reused across calls: a 224×224×3 sample is 600 KB, which the
    * G1 collector would allocate as a humongous object on every call and every sample.
    */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][]);
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][]);
 
   /** Scratch array {@code slot} of this thread with at least {@code size} elements, not cleared. */
-  private static float[] scratch(int slot, int size) {
+  static float[] scratch(int slot, int size) {
     float[][] slots = SCRATCH.get();
     if (slots[slot] == null || slots[slot].length < size) {
       slots[slot] = new float[size];
@@ -609,18 +660,18 @@ public final class ImageOps {
     return slots[slot];
   }
 
-  private static FloatBuffer writable(INDArray out) {
+  static FloatBuffer writable(INDArray out) {
     return out.data().asNioFloat();
   }
 
   /** Tells a device backend that the host copy is now the current one (no-op on CPU). */
-  private static INDArray published(INDArray out) {
+  static INDArray published(INDArray out) {
     Nd4j.getAffinityManager().tagLocation(out, AffinityManager.Location.HOST);
     return out;
   }
 
   /** A validated batch and a read-only float view of its contiguous C-order data. */
-  private static final class Batch {
+  static final class Batch {
     final int n;
     final int c;
     final int h;
