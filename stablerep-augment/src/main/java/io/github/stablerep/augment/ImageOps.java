@@ -121,8 +121,19 @@ public final class ImageOps {
     for (int r = 0; r < height; r++) {
       cols.apply(src, srcOff + (top + r) * srcW + left, 1, tmp, r * outW, 1);
     }
-    for (int o = 0; o < outW; o++) {
-      rows.apply(tmp, o, outW, dst, dstOff + o, outW);
+    // Vertical pass one output row at a time over contiguous rows of tmp (vectorisable); per
+    // output the taps are still summed in order from 0, as Filter.apply would.
+    for (int o = 0; o < rows.start.length; o++) {
+      float[] wt = rows.weight[o];
+      int d = dstOff + o * outW;
+      Arrays.fill(dst, d, d + outW, 0f);
+      for (int j = 0; j < wt.length; j++) {
+        float wj = wt[j];
+        int sr = (rows.start[o] + j) * outW;
+        for (int c = 0; c < outW; c++) {
+          dst[d + c] += wj * tmp[sr + c];
+        }
+      }
     }
   }
 
@@ -341,7 +352,7 @@ public final class ImageOps {
         .forEach(
             p -> {
               float[] a = scratch(0, plane);
-              float[] t = scratch(1, plane + 2 * half + b.w);
+              float[] t = scratch(1, plane);
               b.src.get(p * plane, a, 0, plane);
               blurPlane(a, 0, b.h, b.w, kernels[p / b.c], rowIdx, colIdx, t);
               dst.put(p * plane, a, 0, plane);
@@ -350,28 +361,33 @@ public final class ImageOps {
   }
 
   /**
-   * Blurs the plane {@code a[off, off + h·w)} in place. {@code t} needs {@code h·w + w + k − 1}
-   * elements. Both passes accumulate {@code Σ_j k_j·x_{c+j}} in the order j = 0, 1, ... (the
-   * same sums as a per-pixel loop, bit for bit), written as loops over contiguous memory that
-   * the JIT vectorises: the horizontal pass reads a reflect-padded copy of each row.
+   * Blurs the plane {@code a[off, off + h·w)} in place; {@code t} needs {@code h·w} elements.
+   * Both passes accumulate {@code Σ_j k_j·x_{c+j}} in the order j = 0, 1, ... (the same sums
+   * as a per-pixel loop), written as loops over contiguous memory of distinct arrays, which the
+   * JIT vectorises: the horizontal pass reads a reflect-padded copy of each row. Taps whose
+   * weight is below the smallest normal float (0 or subnormal: the tails of a kernel much
+   * wider than its sigma) are skipped; each would add less than 1.2e-38, and multiplying by a
+   * subnormal is slow on x86.
    */
   static void blurPlane(float[] a, int off, int h, int w, float[] kern, int[] rowIdx,
       int[] colIdx, float[] t) {
     int k = kern.length;
     int plane = h * w;
-    int pad = plane; // t[plane, plane + w + k − 1): the padded row
+    float[] row = scratch(4, w + k - 1);
     for (int r = 0; r < h; r++) {
       int s = off + r * w;
       for (int c = 0; c < w + k - 1; c++) {
-        t[pad + c] = a[s + rowIdx[c]];
+        row[c] = a[s + rowIdx[c]];
       }
       int d = r * w;
       Arrays.fill(t, d, d + w, 0f);
       for (int j = 0; j < k; j++) {
         float kj = kern[j];
-        int src = pad + j;
+        if (kj < Float.MIN_NORMAL) {
+          continue;
+        }
         for (int c = 0; c < w; c++) {
-          t[d + c] += kj * t[src + c];
+          t[d + c] += kj * row[j + c];
         }
       }
     }
@@ -381,6 +397,9 @@ public final class ImageOps {
       int s = off + r * w;
       for (int j = 0; j < k; j++) {
         float kj = kern[j];
+        if (kj < Float.MIN_NORMAL) {
+          continue;
+        }
         int src = colIdx[r + j] * w;
         for (int c = 0; c < w; c++) {
           a[s + c] += kj * t[src + c];
@@ -502,18 +521,23 @@ public final class ImageOps {
     a[2 * plane + k] = b;
   }
 
-  /** torch.fmod(v, 1) for v ≥ 0 (C fmod; exact in floating point). */
+  /**
+   * torch.fmod(v, 1) for v in [0, 2), where it is {@code v} or {@code v − 1} (exact for v in
+   * [1, 2) by Sterbenz's lemma); Java's float {@code %} is a slow library call.
+   */
   private static float fmodPositive(float v) {
-    return v % 1.0f;
+    return v >= 1.0f ? v - 1.0f : v;
   }
 
-  /** torch.remainder(v, 1): fmod, moved into [0, 1) when negative, as ATen does. */
+  /**
+   * torch.remainder(v, 1) for v in [−1, 2): fmod (exact, as above), moved into [0, 1) when
+   * negative by adding 1, as ATen does. The hue shift keeps v = h + shift in [−0.5, 1.5).
+   */
   private static float remainder1(float v) {
-    float m = v % 1.0f;
-    if (m != 0f && m < 0f) {
-      m += 1.0f;
+    if (v < 0f) {
+      return v + 1.0f;
     }
-    return m;
+    return v >= 1.0f ? v - 1.0f : v;
   }
 
   /** torchvision's {@code _get_gaussian_kernel1d}: float32 pdf over integer offsets, normalised. */
@@ -649,7 +673,7 @@ public final class ImageOps {
    * Per-thread scratch arrays, reused across calls: a 224×224×3 sample is 600 KB, which the
    * G1 collector would allocate as a humongous object on every call and every sample.
    */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[4][]);
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][]);
 
   /** Scratch array {@code slot} of this thread with at least {@code size} elements, not cleared. */
   static float[] scratch(int slot, int size) {
