@@ -6,6 +6,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -96,6 +98,45 @@ public final class SimClrAugmentation {
   /** The blur kernel size in use (the explicit one, or about 10 % of the side, odd). */
   public int blurKernelSize() {
     return blurKernel;
+  }
+
+  /**
+   * Defines this pipeline into {@code sd} on {@code images}, a FLOAT (or other floating-point)
+   * variable {@code [N, 3, H, W]} with H and W known (usually a placeholder). Per-sample random
+   * parameters become placeholders named {@code augment_*}, filled by
+   * {@link AugmentationGraph#feed} from the same seeded sampler as {@link #apply}.
+   */
+  public AugmentationGraph define(SameDiff sd, SDVariable images) {
+    return define(sd, "augment", images);
+  }
+
+  /** As {@link #define(SameDiff, SDVariable)}, with {@code prefix} naming the placeholders. */
+  public AugmentationGraph define(SameDiff sd, String prefix, SDVariable images) {
+    return new AugmentationGraph(this, sd, prefix, images);
+  }
+
+  double[] jitterStrengths() {
+    return new double[] {b.brightness, b.contrast, b.saturation, b.hue};
+  }
+
+  boolean solarizeEnabled() {
+    return b.solarizeProbability > 0;
+  }
+
+  double solarizeThreshold() {
+    return b.solarizeThreshold;
+  }
+
+  boolean normalizeEnabled() {
+    return b.normalize;
+  }
+
+  double[] mean() {
+    return b.mean.clone();
+  }
+
+  double[] std() {
+    return b.std.clone();
   }
 
   /** The random parameters of one sample; {@code downsampleResolution} is 0 when not applied. */
