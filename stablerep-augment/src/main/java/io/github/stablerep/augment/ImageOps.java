@@ -23,15 +23,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * would need composed broadcast ops, each writing a fresh full-size array. Instead each op is
  * one tight loop over {@code float[]} planes, read from and written to the arrays' native
  * buffers in bulk, parallel across samples (or sample-channel planes) on the common fork-join
- * pool, with per-thread scratch arrays. Measured on a 64×3×224×224 batch (38.5 MB) on the
- * project's 2-core machine under load from other builds (ImageOpsTimingTest, fastest of 9):
- * {@code adjustBrightness} 130 ms as loops against 142 ms as ND4J broadcast ops (mul by an
- * [N,1,1,1] factor array, then clamp), {@code adjustSaturation} 117 ms against 262 ms. The
- * floor is the new output array: {@code x.dup()} alone took 115 ms there (an in-place
- * multiply 7 ms), so the loops spend little beyond allocating the result. Other ops, same run:
- * contrast 120, hue 186, grayscale 120, hflip 127, solarize 233, normalize 180, gaussianBlur
- * (k 23) 418, resizedCrop (to 224) 249 ms. A single image (N = 1) runs on one core for the
- * per-sample colour ops.
+ * pool, with per-thread scratch arrays. Each batch function still allocates its output, and on
+ * this project's machine a fresh 38 MB array costs about as much as the arithmetic (page
+ * faults), so {@link SimClrAugmentation#apply} runs the same per-sample kernels fused, writing
+ * one output per call. A single image (N = 1) runs on one core for the per-sample colour ops.
  */
 public final class ImageOps {
 
@@ -97,12 +92,11 @@ public final class ImageOps {
               Filter rows = Filter.antialiased(height[i], outH);
               Filter cols = Filter.antialiased(width[i], outW);
               float[] plane = scratch(0, inPlane);
-              float[] tmp = scratch(1, height[i] * outW);
               float[] res = scratch(2, outPlane);
               for (int ch = 0; ch < b.c; ch++) {
                 int base = (i * b.c + ch) * inPlane;
                 b.src.get(base, plane, 0, inPlane);
-                cropResizePlane(plane, 0, b.w, top[i], left[i], height[i], rows, cols, tmp, res, 0);
+                cropResizePlane(plane, 0, b.w, top[i], left[i], height[i], rows, cols, res, 0);
                 dst.put((i * b.c + ch) * outPlane, res, 0, outPlane);
               }
             });
@@ -116,24 +110,22 @@ public final class ImageOps {
    * crop is at least as tall as the output.
    */
   static void cropResizePlane(float[] src, int srcOff, int srcW, int top, int left, int height,
-      Filter rows, Filter cols, float[] tmp, float[] dst, int dstOff) {
+      Filter rows, Filter cols, float[] dst, int dstOff) {
     int outW = cols.start.length;
+    float[][] t = rows(0, height, outW);
     for (int r = 0; r < height; r++) {
-      cols.apply(src, srcOff + (top + r) * srcW + left, 1, tmp, r * outW, 1);
+      cols.apply(src, srcOff + (top + r) * srcW + left, 1, t[r], 0, 1);
     }
-    // Vertical pass one output row at a time over contiguous rows of tmp (vectorisable); per
-    // output the taps are still summed in order from 0, as Filter.apply would.
+    // Vertical pass one output row at a time, as whole-row updates (vectorised); per output
+    // the taps are still summed in order from 0, as Filter.apply would.
+    float[] acc = scratch(4, outW);
     for (int o = 0; o < rows.start.length; o++) {
       float[] wt = rows.weight[o];
-      int d = dstOff + o * outW;
-      Arrays.fill(dst, d, d + outW, 0f);
+      Arrays.fill(acc, 0, outW, 0f);
       for (int j = 0; j < wt.length; j++) {
-        float wj = wt[j];
-        int sr = (rows.start[o] + j) * outW;
-        for (int c = 0; c < outW; c++) {
-          dst[d + c] += wj * tmp[sr + c];
-        }
+        axpy(acc, wt[j], t[rows.start[o] + j], outW);
       }
+      System.arraycopy(acc, 0, dst, dstOff + o * outW, outW);
     }
   }
 
@@ -352,60 +344,80 @@ public final class ImageOps {
         .forEach(
             p -> {
               float[] a = scratch(0, plane);
-              float[] t = scratch(1, plane);
               b.src.get(p * plane, a, 0, plane);
-              blurPlane(a, 0, b.h, b.w, kernels[p / b.c], rowIdx, colIdx, t);
+              blurPlane(a, 0, b.h, b.w, kernels[p / b.c], rowIdx, colIdx);
               dst.put(p * plane, a, 0, plane);
             });
     return published(out);
   }
 
   /**
-   * Blurs the plane {@code a[off, off + h·w)} in place; {@code t} needs {@code h·w} elements.
-   * Both passes accumulate {@code Σ_j k_j·x_{c+j}} in the order j = 0, 1, ... (the same sums
-   * as a per-pixel loop), written as loops over contiguous memory of distinct arrays, which the
-   * JIT vectorises: the horizontal pass reads a reflect-padded copy of each row. Taps whose
-   * weight is below the smallest normal float (0 or subnormal: the tails of a kernel much
-   * wider than its sigma) are skipped; each would add less than 1.2e-38, and multiplying by a
-   * subnormal is slow on x86.
+   * Blurs the plane {@code a[off, off + h·w)} in place. Each output accumulates {@code Σ_j k_j·x_{c+j}} in the order
+   * j = 0, 1, ... (the same sums as a per-pixel loop). Both passes run as
+   * {@code row += k_j · row'} over whole rows starting at index 0 of their own arrays, the
+   * form C2 vectorises here (with offsets into one flat array it did not: measured ~4x slower);
+   * the horizontal pass does that on the transposed plane. Taps whose weight is below the
+   * smallest normal float (0 or subnormal: the tails of a kernel much wider than its sigma) are
+   * skipped; each would add less than 1.2e-38, and multiplying by a subnormal is slow on x86.
    */
   static void blurPlane(float[] a, int off, int h, int w, float[] kern, int[] rowIdx,
-      int[] colIdx, float[] t) {
+      int[] colIdx) {
     int k = kern.length;
-    int plane = h * w;
-    float[] row = scratch(4, w + k - 1);
+    float[][] cols = rows(0, w, h); // the plane transposed: cols[c][r]
+    float[][] blurredCols = rows(1, w, h);
+    float[][] rowsOut = rows(2, h, w);
     for (int r = 0; r < h; r++) {
       int s = off + r * w;
-      for (int c = 0; c < w + k - 1; c++) {
-        row[c] = a[s + rowIdx[c]];
+      for (int c = 0; c < w; c++) {
+        cols[c][r] = a[s + c];
       }
-      int d = r * w;
-      Arrays.fill(t, d, d + w, 0f);
+    }
+    for (int c = 0; c < w; c++) {
+      float[] acc = blurredCols[c];
+      Arrays.fill(acc, 0, h, 0f);
       for (int j = 0; j < k; j++) {
-        float kj = kern[j];
-        if (kj < Float.MIN_NORMAL) {
-          continue;
-        }
-        for (int c = 0; c < w; c++) {
-          t[d + c] += kj * row[j + c];
+        if (kern[j] >= Float.MIN_NORMAL) {
+          axpy(acc, kern[j], cols[rowIdx[c + j]], h);
         }
       }
     }
-    // Vertical pass row by row so the inner loop runs along contiguous memory.
-    Arrays.fill(a, off, off + plane, 0f);
-    for (int r = 0; r < h; r++) {
-      int s = off + r * w;
-      for (int j = 0; j < k; j++) {
-        float kj = kern[j];
-        if (kj < Float.MIN_NORMAL) {
-          continue;
-        }
-        int src = colIdx[r + j] * w;
-        for (int c = 0; c < w; c++) {
-          a[s + c] += kj * t[src + c];
-        }
+    for (int c = 0; c < w; c++) {
+      float[] col = blurredCols[c];
+      for (int r = 0; r < h; r++) {
+        rowsOut[r][c] = col[r];
       }
     }
+    float[] acc = scratch(4, w);
+    for (int r = 0; r < h; r++) {
+      Arrays.fill(acc, 0, w, 0f);
+      for (int j = 0; j < k; j++) {
+        if (kern[j] >= Float.MIN_NORMAL) {
+          axpy(acc, kern[j], rowsOut[colIdx[r + j]], w);
+        }
+      }
+      System.arraycopy(acc, 0, a, off + r * w, w);
+    }
+  }
+
+  /** {@code dst[0, n) += k · src[0, n)}. */
+  static void axpy(float[] dst, float k, float[] src, int n) {
+    for (int c = 0; c < n; c++) {
+      dst[c] += k * src[c];
+    }
+  }
+
+  private static final ThreadLocal<float[][][]> ROWS = ThreadLocal.withInitial(() -> new float[3][][]);
+
+  /** Per-thread scratch {@code [count][≥ length]}, not cleared. */
+  static float[][] rows(int slot, int count, int length) {
+    float[][][] slots = ROWS.get();
+    float[][] m = slots[slot];
+    if (m == null || m.length < count || m[0].length < length) {
+      m = new float[Math.max(count, m == null ? 0 : m.length)][Math.max(length,
+          m == null ? 0 : m[0].length)];
+      slots[slot] = m;
+    }
+    return m;
   }
 
   /**

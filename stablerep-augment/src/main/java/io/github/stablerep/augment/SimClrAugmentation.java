@@ -283,29 +283,27 @@ public final class SimClrAugmentation {
       int dh = h <= w ? res : (int) ((long) res * h / w);
       int dw = h <= w ? (int) ((long) res * w / h) : res;
       float[] small = ImageOps.scratch(1, 3 * dh * dw);
-      float[] tmp = ImageOps.scratch(2, Math.max(h * dw, dh * w));
       ImageOps.Filter downRows = ImageOps.Filter.antialiased(h, dh);
       ImageOps.Filter downCols = ImageOps.Filter.antialiased(w, dw);
       ImageOps.Filter upRows = ImageOps.Filter.antialiased(dh, h);
       ImageOps.Filter upCols = ImageOps.Filter.antialiased(dw, w);
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.cropResizePlane(src, ch * inPlane, w, 0, 0, h, downRows, downCols, tmp, small,
+        ImageOps.cropResizePlane(src, ch * inPlane, w, 0, 0, h, downRows, downCols, small,
             ch * dh * dw);
       }
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, tmp, src,
+        ImageOps.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
             ch * inPlane);
       }
     }
     int s = b.size;
     int plane = s * s;
     float[] a = ImageOps.scratch(3, 3 * plane);
-    float[] tmp = ImageOps.scratch(2, Math.max(p.cropHeight() * s, plane + s + blurKernel - 1));
     ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
     ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
     for (int ch = 0; ch < 3; ch++) {
       ImageOps.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
-          cols, tmp, a, ch * plane);
+          cols, a, ch * plane);
     }
     if (p.jitter()) {
       for (int op : p.jitterOrder()) {
@@ -339,7 +337,7 @@ public final class SimClrAugmentation {
     if (p.blur()) {
       float[] kern = ImageOps.gaussianKernel(blurKernel, p.blurSigma());
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.blurPlane(a, ch * plane, s, s, kern, reflect, reflect, tmp);
+        ImageOps.blurPlane(a, ch * plane, s, s, kern, reflect, reflect);
       }
     }
     if (p.flip()) {
