@@ -492,6 +492,8 @@ public final class SimClrAugmentation {
      * StableRep's optional downsample augmentation: with {@code probability}, resize the image
      * so its shorter side is one of {@code resolutions} (uniformly chosen), then back to its
      * input size. Default off (0), resolutions {64, 128}; the reference ran it with p 0.05.
+     * The reference resizes back to a fixed shorter side of 256 (its {@code up_size}), which is
+     * the input size for its 256×256 generated images.
      */
     public Builder downsample(double probability, int... resolutions) {
       this.downsampleProbability = probability;
