@@ -499,14 +499,10 @@ public final class ImageOps {
     float rc = (maxc - r) / crDiv;
     float gc = (maxc - g) / crDiv;
     float bc = (maxc - bl) / crDiv;
-    float h;
-    if (maxc == r) {
-      h = bc - gc;
-    } else if (maxc == g) {
-      h = 2.0f + rc - bc;
-    } else {
-      h = 4.0f + gc - rc;
-    }
+    // Selections as conditional expressions rather than branches: which channel is the
+    // maximum and which sector a hue falls in change from pixel to pixel in a photograph, so
+    // branches mispredict. The values computed are the same.
+    float h = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
     // torch: hr + hg + hb with two of them exactly 0 (masked products), so this is exact.
     h = fmodPositive(h / 6.0f + 1.0f);
     h = remainder1(h + shift);
@@ -517,20 +513,10 @@ public final class ImageOps {
     float p = clamp01(v * (1.0f - s));
     float q = clamp01(v * (1.0f - s * f));
     float t = clamp01(v * (1.0f - s * (1.0f - f)));
-    switch (sector) {
-      case 0 -> set(a, k, plane, v, t, p);
-      case 1 -> set(a, k, plane, q, v, p);
-      case 2 -> set(a, k, plane, p, v, t);
-      case 3 -> set(a, k, plane, p, q, v);
-      case 4 -> set(a, k, plane, t, p, v);
-      default -> set(a, k, plane, v, p, q);
-    }
-  }
-
-  private static void set(float[] a, int k, int plane, float r, float g, float b) {
-    a[k] = r;
-    a[plane + k] = g;
-    a[2 * plane + k] = b;
+    // torchvision's table: sector 0 (v,t,p), 1 (q,v,p), 2 (p,v,t), 3 (p,q,v), 4 (t,p,v), 5 (v,p,q).
+    a[k] = sector == 0 || sector == 5 ? v : (sector == 1 ? q : (sector == 4 ? t : p));
+    a[plane + k] = sector == 0 ? t : (sector <= 2 ? v : (sector == 3 ? q : p));
+    a[2 * plane + k] = sector <= 1 ? p : (sector == 2 ? t : (sector <= 4 ? v : q));
   }
 
   /**
