@@ -355,7 +355,7 @@ public final class ImageOps {
    * Blurs the plane {@code a[off, off + h·w)} in place. Each output accumulates {@code Σ_j k_j·x_{c+j}} in the order
    * j = 0, 1, ... (the same sums as a per-pixel loop). Both passes run as
    * {@code row += k_j · row'} over whole rows starting at index 0 of their own arrays, the
-   * form C2 vectorises here (with offsets into one flat array it did not: measured ~4x slower);
+   * form C2 vectorises (with offsets into one flat array the update ran 2-5x slower here);
    * the horizontal pass does that on the transposed plane. Taps whose weight is below the
    * smallest normal float (0 or subnormal: the tails of a kernel much wider than its sigma) are
    * skipped; each would add less than 1.2e-38, and multiplying by a subnormal is slow on x86.
