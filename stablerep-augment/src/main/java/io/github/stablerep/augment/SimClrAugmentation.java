@@ -14,7 +14,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The seeded SimCLR augmentation pipeline, as StableRep's strong recipe composes torchvision's
- * transforms, applied eagerly to a batch with {@link ImageOps}:
+ * transforms, applied eagerly to a batch with {@link ImageOps}'s kernels ({@link #apply}, the
+ * default and the faster form) or defined into a SameDiff graph ({@link #define}, 14-21x slower
+ * on the project's machine; benchmarks/README.md):
  *
  * <ol>
  *   <li>optional downsample-and-upsample (StableRep's {@code DownSampleAndUpsample}: the shorter
