@@ -69,6 +69,10 @@ for k, t in enumerate(thresholds):
     save("solarize_%d" % k, F.solarize(small, float(t)).numpy())
 mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 save("normalize", F.normalize(small, mean, std).numpy())
+# A second parameter set: CLIP's statistics, and a per-channel set with std > 1 and mean < 0.
+save("normalize_clip", F.normalize(small, [0.48145466, 0.4578275, 0.40821073],
+                                   [0.26862954, 0.26130258, 0.27577711]).numpy())
+save("normalize_odd", F.normalize(small, [-0.25, 0.5, 1.0], [2.0, 0.5, 0.125]).numpy())
 save("hflip", F.hflip(small).numpy())
 
 # Gaussian blur: kernel 3 / 9 / 23, several sigmas per kernel (one per sample).

@@ -23,15 +23,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * would need composed broadcast ops, each writing a fresh full-size array. Instead each op is
  * one tight loop over {@code float[]} planes, read from and written to the arrays' native
  * buffers in bulk, parallel across samples (or sample-channel planes) on the common fork-join
- * pool, with per-thread scratch arrays. Measured on a 64×3×224×224 batch (38.5 MB) on the
- * project's 2-core machine under load from other builds (ImageOpsTimingTest, fastest of 9):
- * {@code adjustBrightness} 130 ms as loops against 142 ms as ND4J broadcast ops (mul by an
- * [N,1,1,1] factor array, then clamp), {@code adjustSaturation} 117 ms against 262 ms. The
- * floor is the new output array: {@code x.dup()} alone took 115 ms there (an in-place
- * multiply 7 ms), so the loops spend little beyond allocating the result. Other ops, same run:
- * contrast 120, hue 186, grayscale 120, hflip 127, solarize 233, normalize 180, gaussianBlur
- * (k 23) 418, resizedCrop (to 224) 249 ms. A single image (N = 1) runs on one core for the
- * per-sample colour ops.
+ * pool, with per-thread scratch arrays. Each batch function still allocates its output, and on
+ * this project's machine a fresh 38 MB array costs about as much as the arithmetic (page
+ * faults), so {@link SimClrAugmentation#apply} runs the same per-sample kernels fused, writing
+ * one output per call. A single image (N = 1) runs on one core for the per-sample colour ops.
  */
 public final class ImageOps {
 
@@ -97,24 +92,41 @@ public final class ImageOps {
               Filter rows = Filter.antialiased(height[i], outH);
               Filter cols = Filter.antialiased(width[i], outW);
               float[] plane = scratch(0, inPlane);
-              float[] tmp = scratch(1, height[i] * outW);
               float[] res = scratch(2, outPlane);
               for (int ch = 0; ch < b.c; ch++) {
                 int base = (i * b.c + ch) * inPlane;
                 b.src.get(base, plane, 0, inPlane);
-                // Horizontal pass over the crop's rows only, then vertical: the cheaper order
-                // whenever the crop is at least as tall as the output.
-                for (int r = 0; r < height[i]; r++) {
-                  int rowStart = (top[i] + r) * b.w + left[i];
-                  cols.apply(plane, rowStart, 1, tmp, r * outW, 1);
-                }
-                for (int o = 0; o < outW; o++) {
-                  rows.apply(tmp, o, outW, res, o, outW);
-                }
+                cropResizePlane(plane, 0, b.w, top[i], left[i], height[i], rows, cols, res, 0);
                 dst.put((i * b.c + ch) * outPlane, res, 0, outPlane);
               }
             });
     return published(out);
+  }
+
+  /**
+   * One plane of {@link #resizedCrop}: the crop of {@code src} (row length {@code srcW}, from
+   * {@code srcOff}) resampled into {@code dst[dstOff ..]} of {@code rows.out × cols.out}.
+   * Horizontal pass over the crop's rows only, then vertical: the cheaper order whenever the
+   * crop is at least as tall as the output.
+   */
+  static void cropResizePlane(float[] src, int srcOff, int srcW, int top, int left, int height,
+      Filter rows, Filter cols, float[] dst, int dstOff) {
+    int outW = cols.start.length;
+    float[][] t = rows(0, height, outW);
+    for (int r = 0; r < height; r++) {
+      cols.apply(src, srcOff + (top + r) * srcW + left, 1, t[r], 0, 1);
+    }
+    // Vertical pass one output row at a time, as whole-row updates (vectorised); per output
+    // the taps are still summed in order from 0, as Filter.apply would.
+    float[] acc = scratch(4, outW);
+    for (int o = 0; o < rows.start.length; o++) {
+      float[] wt = rows.weight[o];
+      Arrays.fill(acc, 0, outW, 0f);
+      for (int j = 0; j < wt.length; j++) {
+        axpy(acc, wt[j], t[rows.start[o] + j], outW);
+      }
+      System.arraycopy(acc, 0, dst, dstOff + o * outW, outW);
+    }
   }
 
   /** Mirrors sample {@code i} left to right where {@code flip[i]}; copies it otherwise. */
@@ -123,16 +135,20 @@ public final class ImageOps {
     checkLength("flip", flip, b.n);
     return perPlane(b, (p, a, plane) -> {
       if (flip[p / b.c]) {
-        for (int r = 0; r < b.h; r++) {
-          int s = r * b.w;
-          for (int lo = s, hi = s + b.w - 1; lo < hi; lo++, hi--) {
-            float t = a[lo];
-            a[lo] = a[hi];
-            a[hi] = t;
-          }
-        }
+        flipPlane(a, 0, b.h, b.w);
       }
     });
+  }
+
+  static void flipPlane(float[] a, int off, int h, int w) {
+    for (int r = 0; r < h; r++) {
+      int s = off + r * w;
+      for (int lo = s, hi = s + w - 1; lo < hi; lo++, hi--) {
+        float t = a[lo];
+        a[lo] = a[hi];
+        a[hi] = t;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- colour
@@ -146,13 +162,15 @@ public final class ImageOps {
     checkFactors("factor", factor, b.n);
     return perSample(
         b,
-        (i, a, plane) -> {
-          // torchvision blends with black: ratio·img + (1 − ratio)·0, which is ratio·img exactly.
-          float r = (float) factor[i];
-          for (int k = 0; k < 3 * plane; k++) {
-            a[k] = clamp01(r * a[k]);
-          }
-        });
+        (i, a, plane) -> brightness(a, plane, factor[i]));
+  }
+
+  static void brightness(float[] a, int plane, double factor) {
+    // torchvision blends with black: ratio·img + (1 − ratio)·0, which is ratio·img exactly.
+    float r = (float) factor;
+    for (int k = 0; k < 3 * plane; k++) {
+      a[k] = clamp01(r * a[k]);
+    }
   }
 
   /**
@@ -165,19 +183,21 @@ public final class ImageOps {
     checkFactors("factor", factor, b.n);
     return perSample(
         b,
-        (i, a, plane) -> {
-          // The mean in double: torch sums float32 pairwise, so both are within ~1e-7 of exact.
-          double sum = 0;
-          for (int k = 0; k < plane; k++) {
-            sum += gray(a[k], a[plane + k], a[2 * plane + k]);
-          }
-          float mean = (float) (sum / plane);
-          float r = (float) factor[i];
-          float qm = (float) (1.0 - factor[i]) * mean;
-          for (int k = 0; k < 3 * plane; k++) {
-            a[k] = clamp01(r * a[k] + qm);
-          }
-        });
+        (i, a, plane) -> contrast(a, plane, factor[i]));
+  }
+
+  static void contrast(float[] a, int plane, double factor) {
+    // The mean in double: torch sums float32 pairwise, so both are within ~1e-7 of exact.
+    double sum = 0;
+    for (int k = 0; k < plane; k++) {
+      sum += gray(a[k], a[plane + k], a[2 * plane + k]);
+    }
+    float mean = (float) (sum / plane);
+    float r = (float) factor;
+    float qm = (float) (1.0 - factor) * mean;
+    for (int k = 0; k < 3 * plane; k++) {
+      a[k] = clamp01(r * a[k] + qm);
+    }
   }
 
   /**
@@ -189,16 +209,18 @@ public final class ImageOps {
     checkFactors("factor", factor, b.n);
     return perSample(
         b,
-        (i, a, plane) -> {
-          float r = (float) factor[i];
-          float q = (float) (1.0 - factor[i]);
-          for (int k = 0; k < plane; k++) {
-            float g = q * gray(a[k], a[plane + k], a[2 * plane + k]);
-            a[k] = clamp01(r * a[k] + g);
-            a[plane + k] = clamp01(r * a[plane + k] + g);
-            a[2 * plane + k] = clamp01(r * a[2 * plane + k] + g);
-          }
-        });
+        (i, a, plane) -> saturation(a, plane, factor[i]));
+  }
+
+  static void saturation(float[] a, int plane, double factor) {
+    float r = (float) factor;
+    float q = (float) (1.0 - factor);
+    for (int k = 0; k < plane; k++) {
+      float g = q * gray(a[k], a[plane + k], a[2 * plane + k]);
+      a[k] = clamp01(r * a[k] + g);
+      a[plane + k] = clamp01(r * a[plane + k] + g);
+      a[2 * plane + k] = clamp01(r * a[2 * plane + k] + g);
+    }
   }
 
   /**
@@ -220,12 +242,24 @@ public final class ImageOps {
     }
     return perSample(
         b,
-        (i, a, plane) -> {
-          float shift = (float) hueShift[i];
-          for (int k = 0; k < plane; k++) {
-            hueShiftPixel(a, k, plane, shift);
-          }
-        });
+        (i, a, plane) -> hue(a, plane, hueShift[i]));
+  }
+
+  static void hue(float[] a, int plane, double hueShift) {
+    float shift = (float) hueShift;
+    for (int k = 0; k < plane; k++) {
+      hueShiftPixel(a, k, plane, shift);
+    }
+  }
+
+  /** The three planes of {@code a} replaced by the grayscale image, as rgbToGrayscale(x, 3). */
+  static void grayscale3(float[] a, int plane) {
+    for (int k = 0; k < plane; k++) {
+      float g = gray(a[k], a[plane + k], a[2 * plane + k]);
+      a[k] = g;
+      a[plane + k] = g;
+      a[2 * plane + k] = g;
+    }
   }
 
   /**
@@ -309,35 +343,81 @@ public final class ImageOps {
         .parallel()
         .forEach(
             p -> {
-              float[] kern = kernels[p / b.c];
               float[] a = scratch(0, plane);
-              float[] t = scratch(1, plane);
               b.src.get(p * plane, a, 0, plane);
-              for (int r = 0; r < b.h; r++) {
-                int s = r * b.w;
-                for (int c = 0; c < b.w; c++) {
-                  float acc = 0f;
-                  for (int j = 0; j < kernelSize; j++) {
-                    acc += kern[j] * a[s + rowIdx[c + j]];
-                  }
-                  t[s + c] = acc;
-                }
-              }
-              // Vertical pass row by row so the inner loop runs along contiguous memory.
-              Arrays.fill(a, 0, plane, 0f);
-              for (int r = 0; r < b.h; r++) {
-                int s = r * b.w;
-                for (int j = 0; j < kernelSize; j++) {
-                  float kj = kern[j];
-                  int src = colIdx[r + j] * b.w;
-                  for (int c = 0; c < b.w; c++) {
-                    a[s + c] += kj * t[src + c];
-                  }
-                }
-              }
+              blurPlane(a, 0, b.h, b.w, kernels[p / b.c], rowIdx, colIdx);
               dst.put(p * plane, a, 0, plane);
             });
     return published(out);
+  }
+
+  /**
+   * Blurs the plane {@code a[off, off + h·w)} in place. Each output accumulates {@code Σ_j k_j·x_{c+j}} in the order
+   * j = 0, 1, ... (the same sums as a per-pixel loop). Both passes run as
+   * {@code row += k_j · row'} over whole rows starting at index 0 of their own arrays, the
+   * form C2 vectorises (with offsets into one flat array the update ran 2-5x slower here);
+   * the horizontal pass does that on the transposed plane. Taps whose weight is below the
+   * smallest normal float (0 or subnormal: the tails of a kernel much wider than its sigma) are
+   * skipped; each would add less than 1.2e-38, and multiplying by a subnormal is slow on x86.
+   */
+  static void blurPlane(float[] a, int off, int h, int w, float[] kern, int[] rowIdx,
+      int[] colIdx) {
+    int k = kern.length;
+    float[][] cols = rows(0, w, h); // the plane transposed: cols[c][r]
+    float[][] blurredCols = rows(1, w, h);
+    float[][] rowsOut = rows(2, h, w);
+    for (int r = 0; r < h; r++) {
+      int s = off + r * w;
+      for (int c = 0; c < w; c++) {
+        cols[c][r] = a[s + c];
+      }
+    }
+    for (int c = 0; c < w; c++) {
+      float[] acc = blurredCols[c];
+      Arrays.fill(acc, 0, h, 0f);
+      for (int j = 0; j < k; j++) {
+        if (kern[j] >= Float.MIN_NORMAL) {
+          axpy(acc, kern[j], cols[rowIdx[c + j]], h);
+        }
+      }
+    }
+    for (int c = 0; c < w; c++) {
+      float[] col = blurredCols[c];
+      for (int r = 0; r < h; r++) {
+        rowsOut[r][c] = col[r];
+      }
+    }
+    float[] acc = scratch(4, w);
+    for (int r = 0; r < h; r++) {
+      Arrays.fill(acc, 0, w, 0f);
+      for (int j = 0; j < k; j++) {
+        if (kern[j] >= Float.MIN_NORMAL) {
+          axpy(acc, kern[j], rowsOut[colIdx[r + j]], w);
+        }
+      }
+      System.arraycopy(acc, 0, a, off + r * w, w);
+    }
+  }
+
+  /** {@code dst[0, n) += k · src[0, n)}. */
+  static void axpy(float[] dst, float k, float[] src, int n) {
+    for (int c = 0; c < n; c++) {
+      dst[c] += k * src[c];
+    }
+  }
+
+  private static final ThreadLocal<float[][][]> ROWS = ThreadLocal.withInitial(() -> new float[3][][]);
+
+  /** Per-thread scratch {@code [count][≥ length]}, not cleared. */
+  static float[][] rows(int slot, int count, int length) {
+    float[][][] slots = ROWS.get();
+    float[][] m = slots[slot];
+    if (m == null || m.length < count || m[0].length < length) {
+      m = new float[Math.max(count, m == null ? 0 : m.length)][Math.max(length,
+          m == null ? 0 : m[0].length)];
+      slots[slot] = m;
+    }
+    return m;
   }
 
   /**
@@ -351,16 +431,16 @@ public final class ImageOps {
       throw new IllegalArgumentException(
           "threshold: expected a finite value <= 1, found " + threshold);
     }
+    return perPlane(b, (p, a, len) -> solarize(a, 0, len, threshold));
+  }
+
+  static void solarize(float[] a, int off, int len, double threshold) {
     float t = (float) threshold;
-    return perPlane(
-        b,
-        (p, a, len) -> {
-          for (int k = 0; k < len; k++) {
-            if (a[k] >= t) {
-              a[k] = 1f - a[k];
-            }
-          }
-        });
+    for (int k = off; k < off + len; k++) {
+      if (a[k] >= t) {
+        a[k] = 1f - a[k];
+      }
+    }
   }
 
   /**
@@ -383,13 +463,15 @@ public final class ImageOps {
     }
     return perPlane(
         b,
-        (p, a, len) -> {
-          float m = (float) mean[p % b.c];
-          float s = (float) std[p % b.c];
-          for (int k = 0; k < len; k++) {
-            a[k] = (a[k] - m) / s;
-          }
-        });
+        (p, a, len) -> normalize(a, 0, len, mean[p % b.c], std[p % b.c]));
+  }
+
+  static void normalize(float[] a, int off, int len, double mean, double std) {
+    float m = (float) mean;
+    float s = (float) std;
+    for (int k = off; k < off + len; k++) {
+      a[k] = (a[k] - m) / s;
+    }
   }
 
   // ---------------------------------------------------------------- kernels
@@ -417,14 +499,10 @@ public final class ImageOps {
     float rc = (maxc - r) / crDiv;
     float gc = (maxc - g) / crDiv;
     float bc = (maxc - bl) / crDiv;
-    float h;
-    if (maxc == r) {
-      h = bc - gc;
-    } else if (maxc == g) {
-      h = 2.0f + rc - bc;
-    } else {
-      h = 4.0f + gc - rc;
-    }
+    // Selections as conditional expressions rather than branches: which channel is the
+    // maximum and which sector a hue falls in change from pixel to pixel in a photograph, so
+    // branches mispredict. The values computed are the same.
+    float h = maxc == r ? bc - gc : (maxc == g ? 2.0f + rc - bc : 4.0f + gc - rc);
     // torch: hr + hg + hb with two of them exactly 0 (masked products), so this is exact.
     h = fmodPositive(h / 6.0f + 1.0f);
     h = remainder1(h + shift);
@@ -435,34 +513,29 @@ public final class ImageOps {
     float p = clamp01(v * (1.0f - s));
     float q = clamp01(v * (1.0f - s * f));
     float t = clamp01(v * (1.0f - s * (1.0f - f)));
-    switch (sector) {
-      case 0 -> set(a, k, plane, v, t, p);
-      case 1 -> set(a, k, plane, q, v, p);
-      case 2 -> set(a, k, plane, p, v, t);
-      case 3 -> set(a, k, plane, p, q, v);
-      case 4 -> set(a, k, plane, t, p, v);
-      default -> set(a, k, plane, v, p, q);
-    }
+    // torchvision's table: sector 0 (v,t,p), 1 (q,v,p), 2 (p,v,t), 3 (p,q,v), 4 (t,p,v), 5 (v,p,q).
+    a[k] = sector == 0 || sector == 5 ? v : (sector == 1 ? q : (sector == 4 ? t : p));
+    a[plane + k] = sector == 0 ? t : (sector <= 2 ? v : (sector == 3 ? q : p));
+    a[2 * plane + k] = sector <= 1 ? p : (sector == 2 ? t : (sector <= 4 ? v : q));
   }
 
-  private static void set(float[] a, int k, int plane, float r, float g, float b) {
-    a[k] = r;
-    a[plane + k] = g;
-    a[2 * plane + k] = b;
-  }
-
-  /** torch.fmod(v, 1) for v ≥ 0 (C fmod; exact in floating point). */
+  /**
+   * torch.fmod(v, 1) for v in [0, 2), where it is {@code v} or {@code v − 1} (exact for v in
+   * [1, 2) by Sterbenz's lemma); Java's float {@code %} is a slow library call.
+   */
   private static float fmodPositive(float v) {
-    return v % 1.0f;
+    return v >= 1.0f ? v - 1.0f : v;
   }
 
-  /** torch.remainder(v, 1): fmod, moved into [0, 1) when negative, as ATen does. */
+  /**
+   * torch.remainder(v, 1) for v in [−1, 2): fmod (exact, as above), moved into [0, 1) when
+   * negative by adding 1, as ATen does. The hue shift keeps v = h + shift in [−0.5, 1.5).
+   */
   private static float remainder1(float v) {
-    float m = v % 1.0f;
-    if (m != 0f && m < 0f) {
-      m += 1.0f;
+    if (v < 0f) {
+      return v + 1.0f;
     }
-    return m;
+    return v >= 1.0f ? v - 1.0f : v;
   }
 
   /** torchvision's {@code _get_gaussian_kernel1d}: float32 pdf over integer offsets, normalised. */
@@ -484,7 +557,7 @@ public final class ImageOps {
   }
 
   /** idx[c + half] = reflect(c) for c in [−half, n + half): torch's "reflect" padding. */
-  private static int[] reflectIndex(int n, int half) {
+  static int[] reflectIndex(int n, int half) {
     int[] idx = new int[n + 2 * half];
     for (int c = -half; c < n + half; c++) {
       int m = c < 0 ? -c : (c >= n ? 2 * (n - 1) - c : c);
@@ -598,10 +671,10 @@ public final class ImageOps {
    * Per-thread scratch arrays, reused across calls: a 224×224×3 sample is 600 KB, which the
    * G1 collector would allocate as a humongous object on every call and every sample.
    */
-  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][]);
+  private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][]);
 
   /** Scratch array {@code slot} of this thread with at least {@code size} elements, not cleared. */
-  private static float[] scratch(int slot, int size) {
+  static float[] scratch(int slot, int size) {
     float[][] slots = SCRATCH.get();
     if (slots[slot] == null || slots[slot].length < size) {
       slots[slot] = new float[size];
@@ -609,18 +682,18 @@ public final class ImageOps {
     return slots[slot];
   }
 
-  private static FloatBuffer writable(INDArray out) {
+  static FloatBuffer writable(INDArray out) {
     return out.data().asNioFloat();
   }
 
   /** Tells a device backend that the host copy is now the current one (no-op on CPU). */
-  private static INDArray published(INDArray out) {
+  static INDArray published(INDArray out) {
     Nd4j.getAffinityManager().tagLocation(out, AffinityManager.Location.HOST);
     return out;
   }
 
   /** A validated batch and a read-only float view of its contiguous C-order data. */
-  private static final class Batch {
+  static final class Batch {
     final int n;
     final int c;
     final int h;

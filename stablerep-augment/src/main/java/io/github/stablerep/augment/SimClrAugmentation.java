@@ -1,19 +1,22 @@
 package io.github.stablerep.augment;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.Predicate;
-import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The seeded SimCLR augmentation pipeline, as StableRep's strong recipe composes torchvision's
- * transforms, applied eagerly to a batch with {@link ImageOps}:
+ * transforms, applied eagerly to a batch with {@link ImageOps}'s kernels ({@link #apply}, the
+ * default and the faster form) or defined into a SameDiff graph ({@link #define}, 14-21x slower
+ * on the project's machine; benchmarks/README.md):
  *
  * <ol>
  *   <li>optional downsample-and-upsample (StableRep's {@code DownSampleAndUpsample}: the shorter
@@ -45,8 +48,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * identical output, samples get independent parameters, and sample {@code i}'s parameters do
  * not depend on the batch size beyond {@code i}. The draws are not torch's generator, so the
  * values differ from a torchvision run with the same seed; their distributions are the same.
- * Ops are applied only to the samples that drew them (gathered, transformed, scattered back), so
- * a sample that skips an op is untouched by it bit for bit.
+ * Ops are applied only to the samples that drew them, so a sample that skips an op is untouched
+ * by it bit for bit.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -97,6 +100,45 @@ public final class SimClrAugmentation {
   /** The blur kernel size in use (the explicit one, or about 10 % of the side, odd). */
   public int blurKernelSize() {
     return blurKernel;
+  }
+
+  /**
+   * Defines this pipeline into {@code sd} on {@code images}, a FLOAT (or other floating-point)
+   * variable {@code [N, 3, H, W]} with H and W known (usually a placeholder). Per-sample random
+   * parameters become placeholders named {@code augment_*}, filled by
+   * {@link AugmentationGraph#feed} from the same seeded sampler as {@link #apply}.
+   */
+  public AugmentationGraph define(SameDiff sd, SDVariable images) {
+    return define(sd, "augment", images);
+  }
+
+  /** As {@link #define(SameDiff, SDVariable)}, with {@code prefix} naming the placeholders. */
+  public AugmentationGraph define(SameDiff sd, String prefix, SDVariable images) {
+    return new AugmentationGraph(this, sd, prefix, images);
+  }
+
+  double[] jitterStrengths() {
+    return new double[] {b.brightness, b.contrast, b.saturation, b.hue};
+  }
+
+  boolean solarizeEnabled() {
+    return b.solarizeProbability > 0;
+  }
+
+  double solarizeThreshold() {
+    return b.solarizeThreshold;
+  }
+
+  boolean normalizeEnabled() {
+    return b.normalize;
+  }
+
+  double[] mean() {
+    return b.mean.clone();
+  }
+
+  double[] std() {
+    return b.std.clone();
   }
 
   /** The random parameters of one sample; {@code downsampleResolution} is 0 when not applied. */
@@ -202,6 +244,13 @@ public final class SimClrAugmentation {
   /**
    * Augments every image of {@code batch} ({@code [N, 3, H, W]}, values in [0, 1]) once.
    *
+   * <p>Each sample runs through the whole pipeline in per-thread scratch memory, in parallel
+   * across samples, and only its final result is written to the output: one output array per
+   * call instead of one per op. The arithmetic is that of the {@link ImageOps} batch functions
+   * (the same kernels, in the same order), so the result equals composing them sample by
+   * sample, bit for bit. Why fused: composed batch ops spent most of their time allocating
+   * (benchmarks/README.md, "Augmentation").
+   *
    * @return a new {@code FLOAT} array {@code [N, 3, size, size]}; normalised unless turned off
    */
   public INDArray apply(INDArray batch, long seed) {
@@ -210,134 +259,103 @@ public final class SimClrAugmentation {
           "batch: expected shape [N, 3, H, W], found "
               + (batch == null ? "null" : Arrays.toString(batch.shape())));
     }
-    int n = (int) batch.size(0);
-    int h = (int) batch.size(2);
-    int w = (int) batch.size(3);
-    List<SampleParameters> p = sampleParameters(n, h, w, seed);
-    INDArray x = batch.castTo(DataType.FLOAT);
+    ImageOps.Batch in = ImageOps.Batch.of("batch", batch);
+    List<SampleParameters> p = sampleParameters(in.n, in.h, in.w, seed);
+    int s = b.size;
+    INDArray out = Nd4j.createUninitialized(DataType.FLOAT, in.n, 3, s, s);
+    FloatBuffer dst = ImageOps.writable(out);
+    int[] reflect = ImageOps.reflectIndex(s, blurKernel / 2);
+    IntStream.range(0, in.n).parallel().forEach(i -> {
+      float[] a = augmentOne(in, i, p.get(i), reflect);
+      dst.put(i * 3 * s * s, a, 0, 3 * s * s);
+    });
+    return ImageOps.published(out);
+  }
 
-    for (int res : b.downsampleResolutions) {
-      int[] idx = select(p, s -> s.downsampleResolution() == res);
+  /** Sample {@code i} through the pipeline; the result is in the returned scratch array. */
+  private float[] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
+    int h = in.h;
+    int w = in.w;
+    int inPlane = h * w;
+    float[] src = ImageOps.scratch(0, 3 * inPlane);
+    in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
+    if (p.downsampleResolution() > 0) {
+      int res = p.downsampleResolution();
       // Resize(res) keeps the aspect ratio, res on the shorter side, as torchvision's Resize.
       int dh = h <= w ? res : (int) ((long) res * h / w);
       int dw = h <= w ? (int) ((long) res * w / h) : res;
-      x = on(x, idx, sub -> resizeBack(sub, dh, dw, h, w), false);
+      float[] small = ImageOps.scratch(1, 3 * dh * dw);
+      ImageOps.Filter downRows = ImageOps.Filter.antialiased(h, dh);
+      ImageOps.Filter downCols = ImageOps.Filter.antialiased(w, dw);
+      ImageOps.Filter upRows = ImageOps.Filter.antialiased(dh, h);
+      ImageOps.Filter upCols = ImageOps.Filter.antialiased(dw, w);
+      for (int ch = 0; ch < 3; ch++) {
+        ImageOps.cropResizePlane(src, ch * inPlane, w, 0, 0, h, downRows, downCols, small,
+            ch * dh * dw);
+      }
+      for (int ch = 0; ch < 3; ch++) {
+        ImageOps.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
+            ch * inPlane);
+      }
     }
-
-    x = ImageOps.resizedCrop(x,
-        p.stream().mapToInt(SampleParameters::top).toArray(),
-        p.stream().mapToInt(SampleParameters::left).toArray(),
-        p.stream().mapToInt(SampleParameters::cropHeight).toArray(),
-        p.stream().mapToInt(SampleParameters::cropWidth).toArray(),
-        b.size, b.size);
-
-    double[] strength = {b.brightness, b.contrast, b.saturation, b.hue};
-    for (int position = 0; position < 4; position++) {
-      for (int op = 0; op < 4; op++) {
-        if (strength[op] <= 0) {
-          continue; // torchvision drops a jitter op whose range is the identity
+    int s = b.size;
+    int plane = s * s;
+    float[] a = ImageOps.scratch(3, 3 * plane);
+    ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
+    ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
+    for (int ch = 0; ch < 3; ch++) {
+      ImageOps.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
+          cols, a, ch * plane);
+    }
+    if (p.jitter()) {
+      for (int op : p.jitterOrder()) {
+        switch (op) {
+          case 0 -> {
+            if (b.brightness > 0) { // torchvision drops a jitter op whose range is the identity
+              ImageOps.brightness(a, plane, p.brightness());
+            }
+          }
+          case 1 -> {
+            if (b.contrast > 0) {
+              ImageOps.contrast(a, plane, p.contrast());
+            }
+          }
+          case 2 -> {
+            if (b.saturation > 0) {
+              ImageOps.saturation(a, plane, p.saturation());
+            }
+          }
+          default -> {
+            if (b.hue > 0) {
+              ImageOps.hue(a, plane, p.hue());
+            }
+          }
         }
-        final int pos = position;
-        final int o = op;
-        int[] idx = select(p, s -> s.jitter() && s.jitterOrder()[pos] == o);
-        x = on(x, idx, sub -> jitter(sub, o, pick(p, idx, o)), true);
       }
     }
-    x = on(x, select(p, SampleParameters::grayscale), sub -> ImageOps.rgbToGrayscale(sub, 3),
-        true);
-    int[] blurred = select(p, SampleParameters::blur);
-    double[] sigmas = Arrays.stream(blurred).mapToDouble(i -> p.get(i).blurSigma()).toArray();
-    x = on(x, blurred, sub -> ImageOps.gaussianBlur(sub, blurKernel, sigmas), true);
-    int[] flipped = select(p, SampleParameters::flip);
-    x = on(x, flipped, sub -> {
-      boolean[] all = new boolean[(int) sub.size(0)];
-      Arrays.fill(all, true);
-      return ImageOps.hflip(sub, all);
-    }, true);
-    x = on(x, select(p, SampleParameters::solarize),
-        sub -> ImageOps.solarize(sub, b.solarizeThreshold), true);
+    if (p.grayscale()) {
+      ImageOps.grayscale3(a, plane);
+    }
+    if (p.blur()) {
+      float[] kern = ImageOps.gaussianKernel(blurKernel, p.blurSigma());
+      for (int ch = 0; ch < 3; ch++) {
+        ImageOps.blurPlane(a, ch * plane, s, s, kern, reflect, reflect);
+      }
+    }
+    if (p.flip()) {
+      for (int ch = 0; ch < 3; ch++) {
+        ImageOps.flipPlane(a, ch * plane, s, s);
+      }
+    }
+    if (p.solarize()) {
+      ImageOps.solarize(a, 0, 3 * plane, b.solarizeThreshold);
+    }
     if (b.normalize) {
-      x = ImageOps.normalize(x, b.mean.clone(), b.std.clone());
-    }
-    return x;
-  }
-
-  private static INDArray resizeBack(INDArray sub, int dh, int dw, int h, int w) {
-    int k = (int) sub.size(0);
-    int[] zeros = new int[k];
-    int[] hs = new int[k];
-    int[] ws = new int[k];
-    Arrays.fill(hs, h);
-    Arrays.fill(ws, w);
-    INDArray small = ImageOps.resizedCrop(sub, zeros, zeros, hs, ws, dh, dw);
-    int[] shs = new int[k];
-    int[] sws = new int[k];
-    Arrays.fill(shs, dh);
-    Arrays.fill(sws, dw);
-    return ImageOps.resizedCrop(small, zeros, zeros, shs, sws, h, w);
-  }
-
-  private static INDArray jitter(INDArray sub, int op, double[] factor) {
-    switch (op) {
-      case 0:
-        return ImageOps.adjustBrightness(sub, factor);
-      case 1:
-        return ImageOps.adjustContrast(sub, factor);
-      case 2:
-        return ImageOps.adjustSaturation(sub, factor);
-      default:
-        return ImageOps.adjustHue(sub, factor);
-    }
-  }
-
-  private static double[] pick(List<SampleParameters> p, int[] idx, int op) {
-    double[] f = new double[idx.length];
-    for (int j = 0; j < idx.length; j++) {
-      SampleParameters s = p.get(idx[j]);
-      f[j] = op == 0 ? s.brightness() : op == 1 ? s.contrast() : op == 2 ? s.saturation() : s.hue();
-    }
-    return f;
-  }
-
-  private static int[] select(List<SampleParameters> p, Predicate<SampleParameters> test) {
-    int[] idx = new int[p.size()];
-    int k = 0;
-    for (int i = 0; i < p.size(); i++) {
-      if (test.test(p.get(i))) {
-        idx[k++] = i;
+      for (int ch = 0; ch < 3; ch++) {
+        ImageOps.normalize(a, ch * plane, plane, b.mean[ch], b.std[ch]);
       }
     }
-    return Arrays.copyOf(idx, k);
-  }
-
-  /**
-   * Applies {@code op} to the samples {@code idx} of {@code x} and returns the batch with them
-   * replaced. The whole batch goes through {@code op} directly when every sample is selected;
-   * otherwise the selection is gathered into a new batch and the results are written back:
-   * into {@code x} itself when this pipeline {@code owned} it (every array after the crop is
-   * one the pipeline made), into a copy otherwise, so the caller's input is never written.
-   */
-  private static INDArray on(
-      INDArray x, int[] idx, UnaryOperator<INDArray> op, boolean owned) {
-    int n = (int) x.size(0);
-    if (idx.length == 0) {
-      return x;
-    }
-    if (idx.length == n) {
-      return op.apply(x);
-    }
-    long[] shape = x.shape();
-    INDArray sub = Nd4j.createUninitialized(DataType.FLOAT, idx.length, shape[1], shape[2],
-        shape[3]);
-    for (int j = 0; j < idx.length; j++) {
-      sub.get(NDArrayIndex.point(j)).assign(x.get(NDArrayIndex.point(idx[j])));
-    }
-    INDArray result = op.apply(sub);
-    INDArray out = owned ? x : x.dup();
-    for (int j = 0; j < idx.length; j++) {
-      out.get(NDArrayIndex.point(idx[j])).assign(result.get(NDArrayIndex.point(j)));
-    }
-    return out;
+    return a;
   }
 
   /**
@@ -476,6 +494,8 @@ public final class SimClrAugmentation {
      * StableRep's optional downsample augmentation: with {@code probability}, resize the image
      * so its shorter side is one of {@code resolutions} (uniformly chosen), then back to its
      * input size. Default off (0), resolutions {64, 128}; the reference ran it with p 0.05.
+     * The reference resizes back to a fixed shorter side of 256 (its {@code up_size}), which is
+     * the input size for its 256×256 generated images.
      */
     public Builder downsample(double probability, int... resolutions) {
       this.downsampleProbability = probability;

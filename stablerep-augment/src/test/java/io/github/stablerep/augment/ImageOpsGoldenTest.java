@@ -100,6 +100,13 @@ class ImageOpsGoldenTest {
         npy("normalize"),
         ImageOps.normalize(small, new double[] {0.485, 0.456, 0.406}, new double[] {0.229, 0.224, 0.225}),
         POINTWISE_TOL);
+    assertMaxAbs("normalize(clip)", npy("normalize_clip"),
+        ImageOps.normalize(small, new double[] {0.48145466, 0.4578275, 0.40821073},
+            new double[] {0.26862954, 0.26130258, 0.27577711}),
+        POINTWISE_TOL);
+    assertMaxAbs("normalize(odd)", npy("normalize_odd"),
+        ImageOps.normalize(small, new double[] {-0.25, 0.5, 1.0}, new double[] {2.0, 0.5, 0.125}),
+        POINTWISE_TOL);
     assertMaxAbs("hflip", npy("hflip"), ImageOps.hflip(small, new boolean[] {true, true}), 0);
     assertMaxAbs("hflip(none)", small, ImageOps.hflip(small, new boolean[] {false, false}), 0);
   }
