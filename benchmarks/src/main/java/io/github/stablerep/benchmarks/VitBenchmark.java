@@ -2,6 +2,7 @@ package io.github.stablerep.benchmarks;
 
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
+import io.github.stablerep.core.train.Gradients;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import io.github.stablerep.models.vit.VitPreset;
@@ -32,7 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@link #forward}: {@code sd.output} of the class token after the final LayerNorm, images
  *       as a placeholder (random normal, fixed).
- *   <li>{@link #trainStep}: {@code sd.calculateGradients} of StableRep's multi-positive loss
+ *   <li>{@link #trainStep}: the gradients ({@link Gradients#calculate}, i.e. SameDiff's
+ *       gradient function with array reuse on) of StableRep's multi-positive loss
  *       (τ = 0.1) on the class token with caption ids [0..7, 0..7] (8 captions x 2 views), for
  *       every trainable variable, then {@link AdamW#step(SameDiff, Map)} (paper defaults: betas
  *       0.9/0.98, wd 0.1, no decay on biases and norm parameters).
@@ -112,12 +114,21 @@ public class VitBenchmark {
 
   @Benchmark
   public double trainStep() {
-    return adamW.step(sd, sd.calculateGradients(batch, params));
+    return adamW.step(sd, Gradients.calculate(sd, batch, java.util.Arrays.asList(params)));
   }
 
   /** Forward and backward without the optimiser: trainStep minus this = AdamW's cost. */
   @Benchmark
   public Map<String, INDArray> gradients() {
-    return sd.calculateGradients(batch, params);
+    return Gradients.calculate(sd, batch, java.util.Arrays.asList(params));
+  }
+
+  /**
+   * {@link #trainStep} with SameDiff's own {@code calculateGradients}, which keeps every
+   * intermediate array of the step allocated (see {@link Gradients}); B/16 runs out of memory.
+   */
+  @Benchmark
+  public double trainStepSameDiff() {
+    return adamW.step(sd, sd.calculateGradients(batch, params));
   }
 }

@@ -86,6 +86,8 @@ public final class AdamW {
   private final long stepsPerEpoch;
 
   private final Map<String, Moments> state = new LinkedHashMap<>();
+  /** Work buffers for the update's temporaries, per type (see workBuffers). */
+  private final Map<DataType, INDArray[]> work = new java.util.EnumMap<>(DataType.class);
   private long stepCount;
 
   /** One parameter's moments; step counts per parameter, as torch does, so skipped ones lag. */
@@ -345,15 +347,38 @@ public final class AdamW {
     if (decay != 0.0) {
       p.muli(1.0 - lr * decay);
     }
-    s.expAvg.muli(beta1).addi(g.mul(1.0 - beta1));
-    s.expAvgSq.muli(beta2).addi(g.mul(1.0 - beta2).muli(g));
+    // the temporaries go to two reused work buffers: fresh arrays the size of the parameters
+    // are page-faulted in on every step and only freed when the JVM happens to collect them
+    INDArray[] work = workBuffers(type, param.shape());
+    INDArray t = work[0];
+    s.expAvg.muli(beta1).addi(g.mul(1.0 - beta1, t));
+    s.expAvgSq.muli(beta2).addi(g.mul(1.0 - beta2, t).muli(g));
     double biasCorrection1 = 1.0 - Math.pow(beta1, s.step);
     double biasCorrection2Sqrt = Math.sqrt(1.0 - Math.pow(beta2, s.step));
-    INDArray denom = Transforms.sqrt(s.expAvgSq, true).divi(biasCorrection2Sqrt).addi(epsilon);
-    p.addi(s.expAvg.mul(-lr / biasCorrection1).divi(denom));
+    INDArray denom = Transforms.sqrt(work[1].assign(s.expAvgSq), false).divi(biasCorrection2Sqrt).addi(epsilon);
+    p.addi(s.expAvg.mul(-lr / biasCorrection1, t).divi(denom));
     if (p != param) {
       param.assign(p.castTo(param.dataType()));
     }
+  }
+
+  /** Two C-order views of this type and shape on flat buffers grown to the largest parameter. */
+  private INDArray[] workBuffers(DataType type, long[] shape) {
+    long n = 1;
+    for (long d : shape) {
+      n *= d;
+    }
+    INDArray[] flat = work.get(type);
+    if (flat == null || flat[0].length() < n) {
+      flat = new INDArray[] {
+        Nd4j.createUninitializedDetached(type, n), Nd4j.createUninitializedDetached(type, n)
+      };
+      work.put(type, flat);
+    }
+    long[] strides = Nd4j.getStrides(shape, 'c');
+    return new INDArray[] {
+      Nd4j.create(flat[0].data(), shape, strides, 0, 'c'), Nd4j.create(flat[1].data(), shape, strides, 0, 'c')
+    };
   }
 
   private static void checkArrays(String name, INDArray param, INDArray grad) {

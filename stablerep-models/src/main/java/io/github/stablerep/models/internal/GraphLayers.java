@@ -18,15 +18,32 @@ public final class GraphLayers {
     return bias == null ? y : y.add(bias);
   }
 
-  /** Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. */
+  /**
+   * Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. The erf is
+   * {@link LeanErf}, whose backward needs 4 full-size ops instead of ND4J's 7.
+   */
   public static SDVariable gelu(SameDiff sd, SDVariable x) {
-    return x.mul(0.5).mul(sd.math.erf(x.mul(1.0 / Math.sqrt(2.0))).add(1.0));
+    SDVariable erf = new LeanErf(sd, x.mul(1.0 / Math.sqrt(2.0))).outputVariable();
+    return x.mul(0.5).mul(erf.add(1.0));
   }
 
-  /** LayerNorm over the last axis of a matrix [rows, D], with epsilon. */
+  /**
+   * LayerNorm over the last axis of a matrix [rows, D], with epsilon.
+   *
+   * <p>The per-row 1/σ and the per-column γ are applied as one scale matrix, the outer product
+   * (1/σ)·γᵀ computed by matmul ([rows, 1] × [1, D]), times the centred input. The values are
+   * the same up to float rounding (centred·(r·γ) instead of (centred·r)·γ); the point is the
+   * backward: a broadcasting multiply's gradient in M2.1 tiles the small operand and reduces
+   * along strided axes, 60-150 ms per call on a ViT-B LayerNorm at batch 16, while the outer
+   * product's gradient is two matrix-vector products and the multiply is elementwise.
+   */
   public static SDVariable layerNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, double eps) {
     SDVariable centred = x.sub(x.mean(true, 1));
-    SDVariable variance = centred.mul(centred).mean(true, 1);
-    return centred.mul(sd.math.rsqrt(variance.add(eps))).mul(gamma).add(beta);
+    // square, not centred·centred: the same values, and its backward is one fused derivative
+    // instead of a two-output multiply_bp plus an add to merge the two gradients
+    SDVariable variance = sd.math.square(centred).mean(true, 1);
+    SDVariable inverseStd = sd.math.rsqrt(variance.add(eps));                 // [rows, 1]
+    SDVariable scale = sd.mmul(inverseStd, sd.reshape(gamma, 1, -1));        // [rows, D]
+    return centred.mul(scale).add(beta);
   }
 }

@@ -22,9 +22,10 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The Vision Transformer (Dosovitskiy et al., 2021) as a SameDiff graph, computing what timm's
- * {@code VisionTransformer} computes with {@code global_pool='token'} and no dropout: StableRep's
- * encoder. Stochastic depth (timm's {@code drop_path_rate}) is applied in training graphs only,
- * see {@link #define(SameDiff, SDVariable, boolean)}.
+ * {@code VisionTransformer} computes with {@code global_pool='token'}: StableRep's encoder.
+ * Stochastic depth (timm's {@code drop_path_rate}) and dropout ({@code drop_rate}, {@code
+ * attn_drop_rate}) are applied in training graphs only, see {@link #define(SameDiff,
+ * SDVariable, boolean)}.
  *
  * <pre>
  *   x  = [cls; conv_p×p,stride p(images) flattened] + pos        [N, T, D], T = 1 + (H/p)(W/p)
@@ -53,7 +54,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * }</pre>
  *
  * <p>Weights trained at another resolution are imported with their position embedding
- * resampled bicubically ({@link #resamplePositionEmbedding}). Not (yet) supported: dropout.
+ * resampled bicubically ({@link #resamplePositionEmbedding}).
  */
 public final class VisionTransformer {
 
@@ -80,6 +81,8 @@ public final class VisionTransformer {
   private final double layerNormEps;
   private final Pooling pooling;
   private final double dropPathRate;
+  private final double dropout;
+  private final double attentionDropout;
   private final long seed;
   private final String name;
   private final DataType dataType;
@@ -103,6 +106,8 @@ public final class VisionTransformer {
     this.layerNormEps = b.layerNormEps;
     this.pooling = b.pooling;
     this.dropPathRate = b.dropPathRate;
+    this.dropout = b.dropout;
+    this.attentionDropout = b.attentionDropout;
     this.seed = b.seed;
     this.name = b.name;
     this.dataType = b.dataType;
@@ -115,7 +120,8 @@ public final class VisionTransformer {
   /** A builder holding this model's settings; fields set explicitly stay explicit. */
   public Builder toBuilder() {
     Builder b = new Builder().preset(preset).imageSize(imageHeight, imageWidth).qkvBias(qkvBias)
-        .layerNormEps(layerNormEps).pooling(pooling).dropPathRate(dropPathRate).seed(seed).name(name).dataType(dataType);
+        .layerNormEps(layerNormEps).pooling(pooling).dropPathRate(dropPathRate)
+        .dropout(dropout).attentionDropout(attentionDropout).seed(seed).name(name).dataType(dataType);
     b.patchSize = patchSizeOverride;
     b.width = widthOverride;
     b.depth = depthOverride;
@@ -139,6 +145,10 @@ public final class VisionTransformer {
   public Pooling pooling() { return pooling; }
   /** The stochastic-depth rate of the last block; see {@link #blockDropPathRate(int)}. */
   public double dropPathRate() { return dropPathRate; }
+  /** timm's {@code drop_rate}: dropout after the position embedding, the attention projection and both MLP layers. */
+  public double dropout() { return dropout; }
+  /** timm's {@code attn_drop_rate}: dropout on the attention probabilities. */
+  public double attentionDropout() { return attentionDropout; }
 
   /**
    * Block {@code block}'s drop-path rate: as timm's {@code torch.linspace(0, drop_path_rate,
@@ -270,12 +280,17 @@ public final class VisionTransformer {
    * <p>With {@code training} and a block rate r &gt; 0 ({@link #blockDropPathRate}), each of
    * that block's two residual branches is multiplied by a per-sample mask, as timm's {@code
    * drop_path(scale_by_keep=True)}: Bernoulli(1 − r) divided by 1 − r, so a dropped sample's
-   * branch adds exactly zero and the expectation is unchanged. The Bernoulli draws come from a
-   * placeholder of uniform noise [N, branches] that the caller feeds with each batch, made by
-   * {@link VitGraph#dropPathFeed(int, long)} from a seed (e.g. the step): ND4J's in-graph random
-   * ops are unusable here, as M2.1 repeats the same values at every execution and ignores
-   * {@code Nd4j.getRandom().setSeed}; a seeded feed also makes a resumed run draw the same masks.
-   * The masks are listed in {@link VitGraph#dropPathMasks()}.
+   * branch adds exactly zero and the expectation is unchanged. The masks are listed in {@link
+   * VitGraph#dropPathMasks()}. With {@code training} and {@link #dropout()} or {@link
+   * #attentionDropout()} &gt; 0, timm's elementwise dropout sites get the same kind of mask, one
+   * Bernoulli draw per element (sites named {@code name_pos_drop}, {@code
+   * name_blocks.i.attn_drop}, {@code .attn.proj_drop}, {@code .mlp.drop1}, {@code .mlp.drop2}).
+   *
+   * <p>All Bernoulli draws come from placeholders of uniform noise that the caller feeds with
+   * each batch, made by {@link VitGraph#noiseFeed(int, long)} from a seed (e.g. the step):
+   * ND4J's in-graph random ops are unusable here, as M2.1 repeats the same values at every
+   * execution and ignores {@code Nd4j.getRandom().setSeed}; a seeded feed also makes a resumed
+   * run draw the same masks.
    *
    * @throws IllegalArgumentException as {@link #define(SameDiff, SDVariable)}
    */
@@ -313,20 +328,25 @@ public final class VisionTransformer {
     h = sd.reshape(h, -1, width);  // the residual stream as [N·T, D]
 
     List<SDVariable> masks = new ArrayList<>();
+    TrainingNoise noise = new TrainingNoise();
     int branches = 0;
     for (int i = 0; i < depth; i++) {
       branches += training && blockDropPathRate(i) > 0 ? 2 : 0;
     }
-    SDVariable noise = branches == 0 ? null : sd.placeHolder(name + "_drop_path_noise", dataType, -1, branches);
+    // registered first, so a graph's drop-path draws do not depend on whether dropout is on
+    SDVariable pathNoise = branches == 0 ? null : noise.uniform(sd, name + "_drop_path_noise", dataType, 1, branches);
+    Dropout drop = new Dropout(sd, noise, training ? dropout : 0.0);
+    Dropout attnDrop = new Dropout(sd, noise, training ? attentionDropout : 0.0);
+    h = drop.apply(h, "pos_drop", t, width);
     for (int i = 0; i < depth; i++) {
       String b = "blocks." + i + ".";
       double rate = training ? blockDropPathRate(i) : 0.0;
       SDVariable normed1 = layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias"), layerNormEps);
-      SDVariable attn = attention(sd, normed1, v, b, t);
-      h = h.add(dropPath(sd, attn, noise, rate, t, b + "drop_path1", masks));
+      SDVariable attn = attention(sd, normed1, v, b, t, drop, attnDrop);
+      h = h.add(dropPath(sd, attn, pathNoise, rate, t, b + "drop_path1", masks));
       SDVariable normed2 = layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias"), layerNormEps);
-      SDVariable mlp = mlp(sd, normed2, v, b);
-      h = h.add(dropPath(sd, mlp, noise, rate, t, b + "drop_path2", masks));
+      SDVariable mlp = mlp(sd, normed2, v, b, t, drop);
+      h = h.add(dropPath(sd, mlp, pathNoise, rate, t, b + "drop_path2", masks));
     }
     h = layerNorm(sd, h, v.get("norm.weight"), v.get("norm.bias"), layerNormEps);
 
@@ -357,15 +377,43 @@ public final class VisionTransformer {
     }
     double keep = 1.0 - rate;
     SDVariable u = noise.get(SDIndex.all(), SDIndex.point(masks.size()));  // [N] in [0, 1)
-    // u < keep has probability keep exactly; dividing (not multiplying by 1/keep) as timm's div_
-    SDVariable mask = sd.reshape(name + "_" + key + ".mask", u.lt(keep).castTo(dataType).div(keep), -1, 1, 1);
+    SDVariable keepMask = TrainingNoise.keepMask(u, keep, dataType, null);
+    SDVariable mask = sd.reshape(name + "_" + key + ".mask", keepMask, -1, 1, 1);
     masks.add(mask);
     SDVariable dropped = sd.reshape(branch, -1, t, width).mul(mask);
     return sd.reshape(name + "_" + key, dropped, -1, width);
   }
 
+  /**
+   * Elementwise inverted dropout at one rate, each site drawing from its own noise placeholder
+   * {@code name_key.noise}; the mask is {@code name_key.mask}, the result {@code name_key}. The
+   * identity (no op at all) at rate 0, which is how inference graphs get none.
+   */
+  private final class Dropout {
+    private final SameDiff sd;
+    private final TrainingNoise noise;
+    private final double rate;
+
+    Dropout(SameDiff sd, TrainingNoise noise, double rate) {
+      this.sd = sd;
+      this.noise = noise;
+      this.rate = rate;
+    }
+
+    /** x with {@code rowsPerSample} leading rows per sample and the given trailing shape. */
+    SDVariable apply(SDVariable x, String key, long rowsPerSample, long... trailing) {
+      if (rate == 0) {
+        return x;
+      }
+      String site = name + "_" + key;
+      SDVariable u = noise.uniform(sd, site + ".noise", dataType, rowsPerSample, trailing);
+      return x.mul(site, TrainingNoise.keepMask(u, 1.0 - rate, dataType, site + ".mask"));
+    }
+  }
+
   /** Multi-head self-attention on [N·T, D]: one qkv projection, heads split, softmax(qkᵀ/√d)v. */
-  private SDVariable attention(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int t) {
+  private SDVariable attention(
+      SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int t, Dropout drop, Dropout attnDrop) {
     int headDim = width / heads;
     SDVariable qkv = linear(sd, x, v.get(b + "attn.qkv.weight"), v.get(b + "attn.qkv.bias"));
     // [N·T, 3D] -> [N, T, 3, H, d] -> [3, N, H, T, d]: timm's qkv layout (q, k, v each head-major)
@@ -373,15 +421,18 @@ public final class VisionTransformer {
     SDVariable[] parts = sd.unstack(split, 0, 3);
     SDVariable q = parts[0].mul(1.0 / Math.sqrt(headDim));
     SDVariable scores = sd.mmul(q, parts[1], false, true, false);      // [N, H, T, T]
-    SDVariable attn = sd.nn.softmax(scores, 3);
+    SDVariable attn = attnDrop.apply(sd.nn.softmax(scores, 3), b + "attn_drop", 1, heads, t, t);
     SDVariable out = sd.mmul(attn, parts[2]);                            // [N, H, T, d]
     out = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, width);
-    return linear(sd, out, v.get(b + "attn.proj.weight"), v.get(b + "attn.proj.bias"));
+    return drop.apply(linear(sd, out, v.get(b + "attn.proj.weight"), v.get(b + "attn.proj.bias")),
+        b + "attn.proj_drop", t, width);
   }
 
-  private SDVariable mlp(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b) {
+  private SDVariable mlp(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int t, Dropout drop) {
     SDVariable hidden = gelu(sd, linear(sd, x, v.get(b + "mlp.fc1.weight"), v.get(b + "mlp.fc1.bias")));
-    return linear(sd, hidden, v.get(b + "mlp.fc2.weight"), v.get(b + "mlp.fc2.bias"));
+    hidden = drop.apply(hidden, b + "mlp.drop1", t, mlpDim);
+    SDVariable y = linear(sd, hidden, v.get(b + "mlp.fc2.weight"), v.get(b + "mlp.fc2.bias"));
+    return drop.apply(y, b + "mlp.drop2", t, width);
   }
 
   // ---------------------------------------------------------------- weights
@@ -439,7 +490,7 @@ public final class VisionTransformer {
     return "VisionTransformer{image=" + imageHeight + "x" + imageWidth + ", patch=" + patchSize
         + ", width=" + width + ", depth=" + depth + ", heads=" + heads + ", mlpRatio=" + mlpRatio
         + ", qkvBias=" + qkvBias + ", layerNormEps=" + layerNormEps + ", pooling=" + pooling
-        + ", dropPathRate=" + dropPathRate
+        + ", dropPathRate=" + dropPathRate + ", dropout=" + dropout + ", attentionDropout=" + attentionDropout
         + ", seed=" + seed + ", name=" + name + ", dataType=" + dataType + "}";
   }
 
@@ -461,6 +512,8 @@ public final class VisionTransformer {
     private double layerNormEps = DEFAULT_LAYER_NORM_EPS;
     private Pooling pooling = Pooling.CLASS_TOKEN;
     private double dropPathRate = 0.0;
+    private double dropout = 0.0;
+    private double attentionDropout = 0.0;
     private long seed = 0;
     private String name = "vit";
     private DataType dataType = DataType.FLOAT;
@@ -536,6 +589,27 @@ public final class VisionTransformer {
       return this;
     }
 
+    /**
+     * Dropout (timm's {@code drop_rate}, inverted: kept values scaled by 1/(1 − rate)) on the
+     * embedded tokens after the position embedding ({@code pos_drop}), after the attention
+     * projection ({@code proj_drop}) and after each MLP layer (timm's {@code Mlp} drops after the
+     * activation and after fc2); used by training graphs only. In [0, 1); 0 (the default, as
+     * StableRep) turns it off.
+     */
+    public Builder dropout(double dropout) {
+      this.dropout = dropout;
+      return this;
+    }
+
+    /**
+     * Dropout on the attention probabilities after the softmax (timm's {@code attn_drop_rate});
+     * used by training graphs only. In [0, 1); 0 (the default) turns it off.
+     */
+    public Builder attentionDropout(double attentionDropout) {
+      this.attentionDropout = attentionDropout;
+      return this;
+    }
+
     /** Seeds the initialisation: the same seed and configuration give the same weights. */
     public Builder seed(long seed) {
       this.seed = seed;
@@ -585,6 +659,12 @@ public final class VisionTransformer {
       checkArgument(
           dropPathRate >= 0 && dropPathRate < 1,
           "dropPathRate: expected a value in [0, 1) (0 turns drop path off), found %s", dropPathRate);
+      checkArgument(
+          dropout >= 0 && dropout < 1,
+          "dropout: expected a value in [0, 1) (0 turns dropout off), found %s", dropout);
+      checkArgument(
+          attentionDropout >= 0 && attentionDropout < 1,
+          "attentionDropout: expected a value in [0, 1) (0 turns it off), found %s", attentionDropout);
       return new VisionTransformer(this);
     }
   }

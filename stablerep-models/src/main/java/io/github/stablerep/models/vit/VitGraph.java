@@ -4,9 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
@@ -20,16 +18,16 @@ public final class VitGraph {
   private final SDVariable pooled;
   private final List<String> variableNames;
   private final List<SDVariable> dropPathMasks;
-  private final SDVariable dropPathNoise;
+  private final TrainingNoise noise;
 
   VitGraph(SDVariable tokens, SDVariable classToken, SDVariable pooled, List<String> variableNames,
-      List<SDVariable> dropPathMasks, SDVariable dropPathNoise) {
+      List<SDVariable> dropPathMasks, TrainingNoise noise) {
     this.tokens = tokens;
     this.classToken = classToken;
     this.pooled = pooled;
     this.variableNames = List.copyOf(variableNames);
     this.dropPathMasks = List.copyOf(dropPathMasks);
-    this.dropPathNoise = dropPathNoise;
+    this.noise = noise;
   }
 
   /** All tokens after the final LayerNorm, [N, 1 + patches, D]; the class token is first. */
@@ -57,26 +55,31 @@ public final class VitGraph {
   }
 
   /**
-   * The placeholders a training graph with drop path needs for a batch of {@code batchSize}:
-   * {@code name_drop_path_noise}, uniform noise in [0, 1) of shape [batchSize, masks] drawn from
+   * The noise placeholders a training graph needs for a batch of {@code batchSize}, drawn from
    * {@code seed} (the same seed gives the same masks; use a new one per step, e.g. the step
-   * number). An empty map for a graph without drop path, so a training loop can always add it
-   * to its feeds.
+   * number): uniform noise in [0, 1) for drop path ({@code name_drop_path_noise}, [batchSize,
+   * masks]) and for each dropout site ({@code name_site.noise}, shaped like the site's
+   * activation). An empty map for a graph without drop path and dropout, so a training loop can
+   * always add it to its feeds.
    */
-  public Map<String, INDArray> dropPathFeed(int batchSize, long seed) {
+  public Map<String, INDArray> noiseFeed(int batchSize, long seed) {
     checkArgument(batchSize >= 1, "batchSize: expected >= 1, found %s", batchSize);
-    if (dropPathNoise == null) {
-      return Map.of();
-    }
-    int k = dropPathMasks.size();
-    SplittableRandom rng = new SplittableRandom(seed);
-    double[] u = new double[batchSize * k];
-    for (int i = 0; i < u.length; i++) {
-      // 24 random bits: exact in float and double, and never rounds up to 1
-      u[i] = (rng.nextInt() >>> 8) * 0x1.0p-24;
-    }
-    INDArray noise = Nd4j.createFromArray(u).reshape(batchSize, k).castTo(dropPathNoise.dataType());
-    return Map.of(dropPathNoise.name(), noise);
+    return noise.feed(batchSize, seed);
+  }
+
+  /**
+   * The same as {@link #noiseFeed(int, long)}, which also feeds dropout.
+   *
+   * @deprecated the name predates dropout; use {@link #noiseFeed(int, long)}
+   */
+  @Deprecated
+  public Map<String, INDArray> dropPathFeed(int batchSize, long seed) {
+    return noiseFeed(batchSize, seed);
+  }
+
+  /** The names of the noise placeholders that {@link #noiseFeed} fills; empty for an inference graph. */
+  public List<String> noisePlaceholders() {
+    return noise.names();
   }
 
   /** The trainable variables' names in {@code sd}, in definition order. */

@@ -43,7 +43,7 @@ class DropPathTest {
   }
 
   static Map<String, INDArray> feeds(Run r, INDArray x, long seed) {
-    Map<String, INDArray> m = new java.util.HashMap<>(r.g().dropPathFeed((int) x.size(0), seed));
+    Map<String, INDArray> m = new java.util.HashMap<>(r.g().noiseFeed((int) x.size(0), seed));
     m.put("images", x);
     return m;
   }
@@ -80,7 +80,7 @@ class DropPathTest {
     same.add(define(tiny().build(), true));                       // training with rate 0
     for (Run r : same) {
       assertThat(r.g().dropPathMasks()).isEmpty();
-      assertThat(r.g().dropPathFeed(3, 1)).isEmpty();
+      assertThat(r.g().noiseFeed(3, 1)).isEmpty();
       assertThat(r.sd().getOps()).hasSize(ops);
       assertThat(tokens(r, x)).isEqualTo(expected);
     }

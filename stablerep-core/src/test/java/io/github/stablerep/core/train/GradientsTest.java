@@ -1,0 +1,107 @@
+package io.github.stablerep.core.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+class GradientsTest {
+
+  static INDArray gaussian(Random rng, long... shape) {
+    int n = 1;
+    for (long s : shape) {
+      n *= (int) s;
+    }
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) rng.nextGaussian();
+    }
+    return Nd4j.createFromArray(v).reshape(shape);
+  }
+
+  /**
+   * A small graph with what makes array reuse risky: views (reshape, permute), an op whose
+   * output feeds several consumers, broadcasts, a softmax, and the multi-positive loss.
+   */
+  static SameDiff graph() {
+    Random rng = new Random(1);
+    SameDiff sd = SameDiff.create();
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, 12);
+    SDVariable ids = sd.placeHolder("ids", DataType.INT64, -1);
+    SDVariable w1 = sd.var("w1", gaussian(rng, 12, 24).muli(0.3));
+    SDVariable b1 = sd.var("b1", gaussian(rng, 24).muli(0.1));
+    SDVariable w2 = sd.var("w2", gaussian(rng, 24, 12).muli(0.3));
+    SDVariable g = sd.var("g", gaussian(rng, 12).addi(1));
+    SDVariable h = sd.mmul(x, w1).add(b1);
+    h = h.mul(sd.math.erf(h)).add(h);
+    SDVariable heads = sd.permute(sd.reshape(h, -1, 2, 3, 4), 1, 0, 2, 3);  // [2, N, 3, 4]
+    SDVariable att = sd.nn.softmax(sd.mmul(heads, heads, false, true, false), 3);
+    SDVariable mixed = sd.reshape(sd.permute(sd.mmul(att, heads), 1, 0, 2, 3), -1, 24);
+    SDVariable y = sd.mmul(mixed, w2).mul(g);
+    sd.setLossVariables(MultiPositiveContrastiveLoss.builder().temperature(0.5).build().define(sd, "loss", y, ids));
+    return sd;
+  }
+
+  @Test
+  void sameGradientsAsCalculateGradientsOverRepeatedCalls() {
+    SameDiff reference = graph();
+    SameDiff library = graph();
+    List<String> names = List.of("w1", "b1", "w2", "g");
+    Random rng = new Random(2);
+    for (int call = 0; call < 4; call++) {
+      // batch sizes vary so the cache sees both repeated and new shapes
+      int n = call % 2 == 0 ? 6 : 8;
+      long[] ids = new long[n];
+      for (int i = 0; i < n; i++) {
+        ids[i] = i % (n / 2);
+      }
+      Map<String, INDArray> feed = Map.of("x", gaussian(rng, n, 12), "ids", Nd4j.createFromArray(ids));
+      Map<String, INDArray> expected = reference.calculateGradients(feed, names);
+      Map<String, INDArray> actual = Gradients.calculate(library, feed, names);
+      assertThat(actual.keySet()).containsExactlyInAnyOrderElementsOf(names);
+      for (String v : names) {
+        // bit for bit (INDArray.equals would allow 1e-5)
+        assertThat(actual.get(v).shape()).isEqualTo(expected.get(v).shape());
+        assertThat(actual.get(v).dup().data().asFloat()).as("%s, call %s", v, call)
+            .containsExactly(expected.get(v).dup().data().asFloat());
+      }
+      // a training loop updates the variables in place between calls
+      for (String v : names) {
+        reference.getArrForVarName(v).subi(expected.get(v).mul(0.1));
+        library.getArrForVarName(v).subi(actual.get(v).mul(0.1));
+      }
+    }
+  }
+
+  @Test
+  void gradientsStayValidAfterLaterCalls() {
+    SameDiff sd = graph();
+    Map<String, INDArray> feed = Map.of("x", gaussian(new Random(3), 6, 12), "ids", Nd4j.createFromArray(0L, 1, 2, 0, 1, 2));
+    Map<String, INDArray> first = Gradients.calculate(sd, feed, List.of("w1", "w2"));
+    INDArray copy = first.get("w1").dup();
+    for (int i = 0; i < 3; i++) {
+      Gradients.calculate(sd, Map.of("x", gaussian(new Random(10 + i), 6, 12), "ids", feed.get("ids")),
+          List.of("w1", "w2"));
+    }
+    assertThat(first.get("w1").data().asFloat()).containsExactly(copy.data().asFloat());
+  }
+
+  @Test
+  void rejectsUnknownNamesAndEmptyLists() {
+    SameDiff sd = graph();
+    Map<String, INDArray> feed = Map.of("x", Nd4j.zeros(DataType.FLOAT, 2, 12), "ids", Nd4j.createFromArray(0L, 0));
+    assertThatThrownBy(() -> Gradients.calculate(sd, feed, List.of("w1", "nope")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("variables").hasMessageContaining("'nope'");
+    assertThatThrownBy(() -> Gradients.calculate(sd, feed, List.of()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("variables");
+  }
+}
