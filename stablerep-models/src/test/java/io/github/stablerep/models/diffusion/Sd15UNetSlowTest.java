@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -17,10 +17,10 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The full SD v1.5 UNet (its published config.json, random weights: 3.4 GB) builds and runs one
  * step at a 16x16 latent. Opt-in, as it allocates gigabytes and takes about a minute:
- * {@code STABLEREP_SLOW_TESTS=1 mvn -pl stablerep-models -am test -Dtest=Sd15UNetSlowTest
+ * {@code mvn -pl stablerep-models -am test -Dslow=true -Dtest=Sd15UNetSlowTest
  * -Dsurefire.failIfNoSpecifiedTests=false}.
  */
-@EnabledIfEnvironmentVariable(named = "STABLEREP_SLOW_TESTS", matches = "1|true")
+@EnabledIfSystemProperty(named = "slow", matches = "true")
 class Sd15UNetSlowTest {
 
   @Test
