@@ -12,7 +12,6 @@ import static io.github.stablerep.models.internal.ImageLayers.silu;
 import com.google.common.collect.ImmutableList;
 import com.google.common.primitives.Ints;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -125,16 +124,9 @@ public final class AutoencoderKL {
   }
 
   public static AutoencoderKL fromPretrained(Path componentFolder, DataType dataType) {
-    Path file = ModuleWeights.weightsFile(componentFolder);
     AutoencoderKL arch = builderFrom(DiffusersConfig.read(componentFolder.resolve("config.json")))
         .dataType(dataType).build();
-    List<WeightReport> report = new ArrayList<>(1);
-    Map<String, INDArray> converted =
-        ModuleWeights.convert(file.toString(), arch.parameterShapes(), ModuleWeights.read(file), dataType, report);
-    if (!report.get(0).unexpected().isEmpty()) {
-      LOG.warn("{}", report.get(0));
-    }
-    return new AutoencoderKL(arch.toBuilder(), converted);
+    return new AutoencoderKL(arch.toBuilder(), ModuleWeights.readPretrained(componentFolder, arch.parameterShapes(), dataType));
   }
 
   /** The encoder's output: a diagonal Gaussian over latents, as diffusers' DiagonalGaussianDistribution. */
@@ -215,7 +207,7 @@ public final class AutoencoderKL {
   }
 
   public long parameterCount() {
-    return parameterShapes().values().stream().mapToLong(s -> Arrays.stream(s).reduce(1, Math::multiplyExact)).sum();
+    return ModuleWeights.parameterCount(parameterShapes());
   }
 
   private ModuleParams params(SameDiff sd, boolean dry) {

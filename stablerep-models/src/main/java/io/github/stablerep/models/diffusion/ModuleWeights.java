@@ -20,6 +20,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.LoggerFactory;
 
 /**
  * Diffusers state dicts for the UNet and the VAE: reading a component folder, the legacy VAE
@@ -128,6 +129,26 @@ final class ModuleWeights {
     Map<String, INDArray> out = new LinkedHashMap<>();
     expected.forEach((k, shape) -> out.put(k, toGraphLayout(remapped.get(k), shape, type)));
     return out;
+  }
+
+  /**
+   * A component folder's weights ({@link #weightsFile}), checked against {@code expected} and
+   * converted to the graph layout. Missing or mis-shaped keys throw with the full report;
+   * unexpected ones are logged.
+   */
+  static Map<String, INDArray> readPretrained(Path componentFolder, Map<String, long[]> expected, DataType type) {
+    Path file = weightsFile(componentFolder);
+    List<WeightReport> report = new ArrayList<>(1);
+    Map<String, INDArray> converted = convert(file.toString(), expected, read(file), type, report);
+    if (!report.get(0).unexpected().isEmpty()) {
+      LoggerFactory.getLogger(ModuleWeights.class).warn("{}", report.get(0));
+    }
+    return converted;
+  }
+
+  /** The number of scalars in a set of PyTorch shapes. */
+  static long parameterCount(Map<String, long[]> shapes) {
+    return shapes.values().stream().mapToLong(s -> Arrays.stream(s).reduce(1, Math::multiplyExact)).sum();
   }
 
   /** The variables a module created in {@code sd} under {@code scope}, with their PyTorch shapes. */

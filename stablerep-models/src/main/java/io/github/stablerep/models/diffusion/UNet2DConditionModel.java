@@ -14,7 +14,6 @@ import static io.github.stablerep.models.internal.ImageLayers.silu;
 import com.google.common.collect.ImmutableList;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
@@ -24,8 +23,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Stable Diffusion's denoiser, diffusers' {@code UNet2DConditionModel} (v0.21 semantics) as a
@@ -39,7 +36,6 @@ import org.slf4j.LoggerFactory;
  * (head size = block channels / heads): that is what SD v1.x checkpoints were trained with.
  */
 public final class UNet2DConditionModel {
-  private static final Logger LOG = LoggerFactory.getLogger(UNet2DConditionModel.class);
   static final String CROSS_DOWN = "CrossAttnDownBlock2D";
   static final String DOWN = "DownBlock2D";
   static final String CROSS_UP = "CrossAttnUpBlock2D";
@@ -233,16 +229,9 @@ public final class UNet2DConditionModel {
   }
 
   public static UNet2DConditionModel fromPretrained(Path componentFolder, DataType dataType) {
-    Path file = ModuleWeights.weightsFile(componentFolder);
     UNet2DConditionModel arch = builderFrom(DiffusersConfig.read(componentFolder.resolve("config.json")))
         .dataType(dataType).build();
-    List<WeightReport> report = new ArrayList<>(1);
-    Map<String, INDArray> converted =
-        ModuleWeights.convert(file.toString(), arch.parameterShapes(), ModuleWeights.read(file), dataType, report);
-    if (!report.get(0).unexpected().isEmpty()) {
-      LOG.warn("{}", report.get(0));
-    }
-    return new UNet2DConditionModel(arch.toBuilder(), converted);
+    return new UNet2DConditionModel(arch.toBuilder(), ModuleWeights.readPretrained(componentFolder, arch.parameterShapes(), dataType));
   }
 
   /**
@@ -277,7 +266,7 @@ public final class UNet2DConditionModel {
   }
 
   public long parameterCount() {
-    return parameterShapes().values().stream().mapToLong(s -> Arrays.stream(s).reduce(1, Math::multiplyExact)).sum();
+    return ModuleWeights.parameterCount(parameterShapes());
   }
 
   private SDVariable forward(ModuleParams p, SDVariable sample, SDVariable timestep, SDVariable context) {
