@@ -124,9 +124,10 @@ public final class AutoencoderKL {
   }
 
   public static AutoencoderKL fromPretrained(Path componentFolder, DataType dataType) {
+    Path file = ModuleWeights.weightsFile(componentFolder);
     AutoencoderKL arch = builderFrom(DiffusersConfig.read(componentFolder.resolve("config.json")))
         .dataType(dataType).build();
-    return new AutoencoderKL(arch.toBuilder(), ModuleWeights.readPretrained(componentFolder, arch.parameterShapes(), dataType));
+    return new AutoencoderKL(arch.toBuilder(), ModuleWeights.readPretrained(file, arch.parameterShapes(), dataType));
   }
 
   /** The encoder's output: a diagonal Gaussian over latents, as diffusers' DiagonalGaussianDistribution. */

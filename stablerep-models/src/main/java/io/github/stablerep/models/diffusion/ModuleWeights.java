@@ -132,12 +132,12 @@ final class ModuleWeights {
   }
 
   /**
-   * A component folder's weights ({@link #weightsFile}), checked against {@code expected} and
-   * converted to the graph layout. Missing or mis-shaped keys throw with the full report;
-   * unexpected ones are logged.
+   * A component's weights file (found by {@link #weightsFile} before the config is read, so a
+   * folder without weights fails first), checked against {@code expected} and converted to the
+   * graph layout. Missing or mis-shaped keys throw with the full report; unexpected ones are
+   * logged.
    */
-  static Map<String, INDArray> readPretrained(Path componentFolder, Map<String, long[]> expected, DataType type) {
-    Path file = weightsFile(componentFolder);
+  static Map<String, INDArray> readPretrained(Path file, Map<String, long[]> expected, DataType type) {
     List<WeightReport> report = new ArrayList<>(1);
     Map<String, INDArray> converted = convert(file.toString(), expected, read(file), type, report);
     if (!report.get(0).unexpected().isEmpty()) {

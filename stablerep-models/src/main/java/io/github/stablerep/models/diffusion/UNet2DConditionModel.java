@@ -229,9 +229,10 @@ public final class UNet2DConditionModel {
   }
 
   public static UNet2DConditionModel fromPretrained(Path componentFolder, DataType dataType) {
+    Path file = ModuleWeights.weightsFile(componentFolder);
     UNet2DConditionModel arch = builderFrom(DiffusersConfig.read(componentFolder.resolve("config.json")))
         .dataType(dataType).build();
-    return new UNet2DConditionModel(arch.toBuilder(), ModuleWeights.readPretrained(componentFolder, arch.parameterShapes(), dataType));
+    return new UNet2DConditionModel(arch.toBuilder(), ModuleWeights.readPretrained(file, arch.parameterShapes(), dataType));
   }
 
   /**
