@@ -58,6 +58,15 @@ final class Inputs {
     return y;
   }
 
+  /**
+   * Checks the labels against the row count (and {@code numClasses} when positive) and returns
+   * the class count: {@code numClasses}, or max(y) + 1 when it is 0.
+   */
+  static int classCount(String name, int[] y, long rows, int numClasses) {
+    checkLabels(name, y, rows, numClasses);
+    return numClasses > 0 ? numClasses : maxLabel(y) + 1;
+  }
+
   static int maxLabel(int[] y) {
     int max = -1;
     for (int v : y) {

@@ -113,7 +113,7 @@ public final class LinearProbe {
   /** Fits with a validation split of the training set (none when a single λ is given). */
   public LinearProbeModel fit(INDArray trainX, int[] trainY) {
     Inputs.checkFeatures("trainX", trainX, -1);
-    int classes = classes(trainY, trainX.rows(), "trainY");
+    int classes = Inputs.classCount("trainY", trainY, trainX.rows(), numClasses);
     if (lambdaCount == 1) {
       return refit(trainX, trainY, classes, lambdaMin, null, new TreeMap<>());
     }
@@ -128,7 +128,7 @@ public final class LinearProbe {
   public LinearProbeModel fit(INDArray trainX, int[] trainY, INDArray valX, int[] valY) {
     Inputs.checkFeatures("trainX", trainX, -1);
     Inputs.checkFeatures("valX", valX, trainX.columns());
-    int classes = classes(trainY, trainX.rows(), "trainY");
+    int classes = Inputs.classCount("trainY", trainY, trainX.rows(), numClasses);
     Inputs.checkLabels("valY", valY, valX.rows(), classes);
     INDArray allX = Nd4j.vstack(trainX.castTo(DataType.DOUBLE), valX.castTo(DataType.DOUBLE));
     int[] allY = new int[trainY.length + valY.length];
@@ -195,10 +195,6 @@ public final class LinearProbe {
     return r;
   }
 
-  private int classes(int[] y, long rows, String name) {
-    Inputs.checkLabels(name, y, rows, numClasses);
-    return numClasses > 0 ? numClasses : Inputs.maxLabel(y) + 1;
-  }
 
   private static INDArray rows(INDArray x, int[] idx) {
     return x.getRows(idx);

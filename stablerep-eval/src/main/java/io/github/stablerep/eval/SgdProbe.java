@@ -130,7 +130,7 @@ public final class SgdProbe {
   /** Trains on a stratified {@code 1 − validationFraction} of train, chooses on the rest. */
   public SgdProbeModel fit(INDArray trainX, int[] trainY) {
     Inputs.checkFeatures("trainX", trainX, -1);
-    int classes = classes(trainY, trainX.rows(), "trainY");
+    int classes = Inputs.classCount("trainY", trainY, trainX.rows(), numClasses);
     int[][] split = Splits.stratified(trainY, classes, validationFraction, seed);
     return fit(trainX.getRows(split[0]), Splits.select(trainY, split[0]),
         trainX.getRows(split[1]), Splits.select(trainY, split[1]));
@@ -140,7 +140,7 @@ public final class SgdProbe {
   public SgdProbeModel fit(INDArray trainX, int[] trainY, INDArray valX, int[] valY) {
     Inputs.checkFeatures("trainX", trainX, -1);
     Inputs.checkFeatures("valX", valX, trainX.columns());
-    int classes = classes(trainY, trainX.rows(), "trainY");
+    int classes = Inputs.classCount("trainY", trainY, trainX.rows(), numClasses);
     Inputs.checkLabels("valY", valY, valX.rows(), classes);
     int n = (int) trainX.rows();
     checkArgument(batchSize <= n,
@@ -200,6 +200,13 @@ public final class SgdProbe {
         .warmupSteps(0).totalSteps(total).build();
     int[] batchIdx = new int[batchSize];
     int[] batchY = new int[batchSize];
+    // views of each head's rows, made once: theta and grad are updated in place
+    INDArray[] thetaOfHead = new INDArray[heads];
+    INDArray[] gradOfHead = new INDArray[heads];
+    for (int h = 0; h < heads; h++) {
+      thetaOfHead[h] = theta.get(NDArrayIndex.interval(h * classes, (h + 1) * classes), NDArrayIndex.all());
+      gradOfHead[h] = grad.get(NDArrayIndex.interval(h * classes, (h + 1) * classes), NDArrayIndex.all());
+    }
     long done = 0;
     for (int e = 0; e < epochs; e++) {
       int[] epochOrder = order.apply(e);
@@ -224,9 +231,8 @@ public final class SgdProbe {
         if (weightDecay != 0) {
           // coupled decay, pre-scaled like the gradient: lr_h · wd · θ_h on head h's rows
           for (int h = 0; h < heads; h++) {
-            org.nd4j.linalg.indexing.INDArrayIndex rowsOfHead = NDArrayIndex.interval(h * classes, (h + 1) * classes);
             Nd4j.getBlasWrapper().level1().axpy((long) classes * cols, weightDecay * lrs[h],
-                theta.get(rowsOfHead, NDArrayIndex.all()), grad.get(rowsOfHead, NDArrayIndex.all()));
+                thetaOfHead[h], gradOfHead[h]);
           }
         }
         velocity.muli(momentum).addi(grad);
@@ -377,12 +383,9 @@ public final class SgdProbe {
     }
   }
 
-  private int classes(int[] y, long rows, String name) {
-    Inputs.checkLabels(name, y, rows, numClasses);
-    return numClasses > 0 ? numClasses : Inputs.maxLabel(y) + 1;
-  }
 
-  private static int[] permutation(Random r, int n) {
+  /** A uniformly random permutation of 0..n−1 (Fisher–Yates), drawn from {@code r}. */
+  static int[] permutation(Random r, int n) {
     int[] p = new int[n];
     for (int i = 0; i < n; i++) {
       p[i] = i;

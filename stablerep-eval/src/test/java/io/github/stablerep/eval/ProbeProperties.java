@@ -50,7 +50,7 @@ class ProbeProperties {
     Random r = new Random(seed);
     int[] y = new int[40 + r.nextInt(40)];
     INDArray x = arr(blobs(r, y, d, classes, 1.5));
-    int[] perm = permutation(r, classes);
+    int[] perm = SgdProbe.permutation(r, classes);
     int[] py = new int[y.length];
     for (int i = 0; i < y.length; i++) {
       py[i] = perm[y[i]];
@@ -68,7 +68,7 @@ class ProbeProperties {
     Random r = new Random(seed);
     int[] y = new int[30 + r.nextInt(30)];
     INDArray x = arr(blobs(r, y, 5, classes, 2.0));
-    int[] perm = permutation(r, classes);
+    int[] perm = SgdProbe.permutation(r, classes);
     int[] py = new int[y.length];
     for (int i = 0; i < y.length; i++) {
       py[i] = perm[y[i]];
@@ -156,19 +156,5 @@ class ProbeProperties {
     LinearProbeModel model = LinearProbe.builder().regularizationSweep(1e-6, 1e-6, 1)
         .numClasses(classes).build().fit(arr(x), y);
     assertThat(model.evaluate(arr(x), y).top1()).isEqualTo(1.0);
-  }
-
-  private static int[] permutation(Random r, int n) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int j = r.nextInt(i + 1);
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-    return p;
   }
 }

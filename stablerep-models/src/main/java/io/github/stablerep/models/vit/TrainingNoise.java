@@ -57,10 +57,6 @@ final class TrainingNoise {
     return name == null ? kept.div(keep) : kept.div(name, keep);
   }
 
-  boolean isEmpty() {
-    return sites.isEmpty();
-  }
-
   /** The placeholders' names, in registration order. */
   List<String> names() {
     return sites.stream().map(s -> s.placeholder().name()).toList();
@@ -68,7 +64,6 @@ final class TrainingNoise {
 
   /** Every placeholder's noise for a batch of {@code batchSize}, drawn from {@code seed}. */
   Map<String, INDArray> feed(int batchSize, long seed) {
-    checkArgument(batchSize >= 1, "batchSize: expected >= 1, found %s", batchSize);
     SplittableRandom rng = new SplittableRandom(seed);
     Map<String, INDArray> out = new LinkedHashMap<>();
     for (Site s : sites) {

@@ -67,16 +67,6 @@ public final class VitGraph {
     return noise.feed(batchSize, seed);
   }
 
-  /**
-   * The same as {@link #noiseFeed(int, long)}, which also feeds dropout.
-   *
-   * @deprecated the name predates dropout; use {@link #noiseFeed(int, long)}
-   */
-  @Deprecated
-  public Map<String, INDArray> dropPathFeed(int batchSize, long seed) {
-    return noiseFeed(batchSize, seed);
-  }
-
   /** The names of the noise placeholders that {@link #noiseFeed} fills; empty for an inference graph. */
   public List<String> noisePlaceholders() {
     return noise.names();

@@ -17,6 +17,22 @@ import org.nd4j.linalg.factory.Nd4j;
 /** The graph trains: its gradients are right, and it can fit a fixed batch. */
 class VitTrainingTest {
 
+
+  /**
+   * Adds N(0, 0.3²) noise (seeded) to every weight: larger weights than timm's init, so attention
+   * and GELU are far from linear in a gradient check.
+   */
+  static void perturbWeights(SameDiff sd, VitGraph g, long seed) {
+    Random rng = new Random(seed);
+    for (String n : g.variableNames()) {
+      INDArray a = sd.getVariable(n).getArr();
+      double[] noise = new double[(int) a.length()];
+      for (int i = 0; i < noise.length; i++) {
+        noise[i] = 0.3 * rng.nextGaussian();
+      }
+      a.addi(Nd4j.createFromArray(noise).reshape(a.shape()));
+    }
+  }
   static INDArray images(int n, int h, int w, long seed, DataType type) {
     Random rng = new Random(seed);
     double[] d = new double[n * 3 * h * w];
@@ -50,16 +66,7 @@ class VitTrainingTest {
       SDVariable x = sd.var("images", images(4, 8, 4, 11, DataType.DOUBLE));
       SDVariable idv = sd.placeHolder("ids", DataType.INT64, -1);
       VitGraph g = vit.define(sd, x);
-      Random rng = new Random(5);
-      for (String n : g.variableNames()) {
-        INDArray a = sd.getVariable(n).getArr();
-        double[] noise = new double[(int) a.length()];
-        for (int i = 0; i < noise.length; i++) {
-          noise[i] = 0.3 * rng.nextGaussian();
-        }
-        // larger weights than timm's init so attention and GELU are far from linear
-        a.addi(Nd4j.createFromArray(noise).reshape(a.shape()));
-      }
+      perturbWeights(sd, g, 5);
       SDVariable loss = MultiPositiveContrastiveLoss.builder().temperature(0.5).build().define(sd, g.classToken(), idv);
       sd.setLossVariables(loss);
       ok = GradCheckUtil.checkGradients(
