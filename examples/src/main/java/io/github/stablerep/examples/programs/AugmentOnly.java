@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -29,6 +30,9 @@ public final class AugmentOnly {
   private AugmentOnly() {}
 
   public static void main(String[] args) throws IOException {
+    // mvn exec:exec passes -Ddemo.args="--a 1 --b 2" as one argument: split it on whitespace
+    args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
+        .toArray(String[]::new);
     Path out = Path.of("augment-grid.png");
     int size = 128;
     int views = 6;

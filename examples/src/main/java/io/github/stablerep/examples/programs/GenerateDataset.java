@@ -7,9 +7,11 @@ import io.github.stablerep.models.diffusion.SchedulerType;
 import io.github.stablerep.models.diffusion.StableDiffusionPipeline;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,15 +23,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (and so {@code MultiViewSampler} and {@code OwnTrainingLoop --data}) reads.
  *
  * <pre>
- * GenerateDataset --model SD_FOLDER [--out DIR] [--images 4] [--steps 50] [--size 512] [--seed 0]
- *                 [caption ...]
+ * GenerateDataset --model SD_FOLDER [--captions FILE] [--out DIR] [--images 4] [--steps 50] [--size 512]
+ *                 [--seed 0]
  * </pre>
  *
  * {@code SD_FOLDER} is a diffusers folder ({@code model_index.json}, {@code tokenizer/}, {@code
  * text_encoder/}, {@code unet/}, {@code vae/}, {@code scheduler/}), e.g. a download of
  * Stable Diffusion v1.5 in diffusers format with its safetensors files. Without {@code --model} it explains
  * that and exits with status 2: the weights are several gigabytes and cannot be fetched by this
- * program. {@code GenerationJob} is the resumable, batched version of this loop.
+ * program. {@code --captions} is a UTF-8 file with one caption per line (three built-in captions
+ * otherwise). {@code GenerationJob} is the resumable, batched version of this loop.
  */
 public final class GenerateDataset {
 
@@ -49,18 +52,18 @@ public final class GenerateDataset {
 
   /** The program; returns the exit status (0, or 2 for missing or bad arguments). */
   static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
+    // mvn exec:exec passes -Ddemo.args="--a 1 --b 2" as one argument: split it on whitespace
+    args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
+        .toArray(String[]::new);
+    List<String> known = List.of("model", "captions", "out", "images", "steps", "size", "seed");
     Map<String, String> o = new HashMap<>();
-    List<String> captions = new ArrayList<>();
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].startsWith("--")) {
-        if (i + 1 >= args.length) {
-          err.println("generate-dataset: option " + args[i] + " expects a value");
-          return 2;
-        }
-        o.put(args[i].substring(2), args[++i]);
-      } else {
-        captions.add(args[i]);
+    for (int i = 0; i < args.length; i += 2) {
+      if (!args[i].startsWith("--") || !known.contains(args[i].substring(2)) || i + 1 >= args.length) {
+        err.println("generate-dataset: expected --name value with a name in " + known + ", found '" + args[i] + "'"
+            + (i + 1 >= args.length ? " without a value" : ""));
+        return 2;
       }
+      o.put(args[i].substring(2), args[i + 1]);
     }
     if (!o.containsKey("model")) {
       err.println("""
@@ -69,11 +72,13 @@ public final class GenerateDataset {
           for example Stable Diffusion v1.5 in diffusers format from the Hugging Face Hub (several GB
           of safetensors; *.fp16 variants are read too). This program does not download weights:
           fetch the folder yourself, then run
-            GenerateDataset --model sd15 --out synth --images 4 "a photo of a cat" ...""");
+            GenerateDataset --model sd15 --captions captions.txt --out synth --images 4""");
       return 2;
     }
-    if (captions.isEmpty()) {
-      captions = DEFAULT_CAPTIONS;
+    List<String> captions = DEFAULT_CAPTIONS;
+    if (o.containsKey("captions")) {
+      captions = Files.readAllLines(Path.of(o.get("captions")), StandardCharsets.UTF_8).stream()
+          .map(String::strip).filter(line -> !line.isEmpty()).toList();
     }
     Path model = Path.of(o.get("model"));
     Path outDir = Path.of(o.getOrDefault("out", "synthetic-dataset"));

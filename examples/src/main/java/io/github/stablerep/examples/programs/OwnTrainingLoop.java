@@ -24,6 +24,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,9 @@ public final class OwnTrainingLoop {
   private OwnTrainingLoop() {}
 
   public static void main(String[] args) throws IOException {
+    // mvn exec:exec passes -Ddemo.args="--a 1 --b 2" as one argument: split it on whitespace
+    args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
+        .toArray(String[]::new);
     Map<String, String> o = parse(args, "data", "out", "steps", "seed");
     long seed = Long.parseLong(o.getOrDefault("seed", "0"));
     int steps = Integer.parseInt(o.getOrDefault("steps", "30"));

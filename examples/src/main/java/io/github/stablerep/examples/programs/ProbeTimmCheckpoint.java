@@ -16,6 +16,7 @@ import io.github.stablerep.models.vit.WeightLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,9 @@ public final class ProbeTimmCheckpoint {
   private ProbeTimmCheckpoint() {}
 
   public static void main(String[] args) throws IOException {
+    // mvn exec:exec passes -Ddemo.args="--a 1 --b 2" as one argument: split it on whitespace
+    args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
+        .toArray(String[]::new);
     Map<String, String> o = parse(args, "weights", "preset", "image-size", "train", "test", "out");
     Path work = o.containsKey("out") ? Files.createDirectories(Path.of(o.get("out")))
         : Files.createTempDirectory("probe-timm");

@@ -107,7 +107,8 @@ class ExampleProgramsTest {
   @Test
   void augmentOnlyRunsWithoutImages(@TempDir Path dir) throws Exception {
     Path grid = dir.resolve("grid.png");
-    String out = stdout(() -> AugmentOnly.main(new String[] {"--out", grid.toString(), "--size", "16", "--views", "2"}));
+    // as mvn exec:exec passes -Ddemo.args: one argument
+    String out = stdout(() -> AugmentOnly.main(new String[] {" --out " + grid + "  --size 16 --views 2 "}));
     assertThat(out).contains("drew a test picture");
     assertThat(Images.read(grid).shape()).containsExactly(3, 16, 5 * 16);
   }
@@ -154,7 +155,7 @@ class ExampleProgramsTest {
   @Test
   void generateDatasetWithoutAModelSaysWhatItNeedsAndExits2() throws Exception {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = GenerateDataset.run(new String[] {"a photo of a cat"}, new PrintStream(new ByteArrayOutputStream()),
+    int status = GenerateDataset.run(new String[] {"--images 2"}, new PrintStream(new ByteArrayOutputStream()),
         new PrintStream(err, true, StandardCharsets.UTF_8));
     assertThat(status).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("needs --model SD_FOLDER").contains("model_index.json")
@@ -162,12 +163,23 @@ class ExampleProgramsTest {
   }
 
   @Test
+  void generateDatasetRejectsAnUnknownOptionWithStatus2() throws Exception {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = GenerateDataset.run(new String[] {"--model", "m", "--prompt", "x"}, System.out,
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(status).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("found '--prompt'");
+  }
+
+  @Test
   void generateDatasetWritesPngsAndAManifest(@TempDir Path dir) throws Exception {
     Path model = TinyPipelineFolder.write(dir.resolve("model"), 11);
     Path out = dir.resolve("synth");
+    Path captions = dir.resolve("captions.txt");
+    Files.writeString(captions, "a photo of a cat\n\n  a dog \n");
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-    int status = GenerateDataset.run(new String[] {"--model", model.toString(), "--out", out.toString(), "--images", "2",
-        "--steps", "2", "--size", String.valueOf(TinyPipelineFolder.SIZE), "a photo of a cat", "a dog"},
+    int status = GenerateDataset.run(new String[] {"--model", model.toString(), "--captions", captions.toString(), "--out",
+        out.toString(), "--images", "2", "--steps", "2", "--size", String.valueOf(TinyPipelineFolder.SIZE)},
         new PrintStream(stdout, true, StandardCharsets.UTF_8), System.err);
     assertThat(status).isZero();
     assertThat(stdout.toString(StandardCharsets.UTF_8)).contains("step 2/2").contains("wrote 4 images");
