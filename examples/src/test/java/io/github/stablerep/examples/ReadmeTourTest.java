@@ -158,13 +158,17 @@ class ReadmeTourTest {
         Map<String, INDArray> feed = new HashMap<>(encoder.noiseFeed(n * m, step));  // drop-path noise, if any
         feed.put("images", batch.images());
         feed.put("ids", Nd4j.createFromArray(batch.positionalIds()));
+        Map<String, INDArray> stats = sd.output(feed, head.statisticNames());  // BatchNorm batch statistics
         Map<String, INDArray> grads = Gradients.calculate(sd, feed, params);  // sd.calculateGradients, reusing memory
         GradientClipping.clipByGlobalNorm(grads, 1.0);                       // optional; the reference does not clip
         opt.step(sd, grads);
+        head.updateRunningStatistics(stats);                                 // torch's running mean and variance
       }
     }
     // tour:train end
     assertThat(opt.stepCount()).isEqualTo(2);
+    // two steps of running averages (momentum 0.1 per view chunk) moved the running mean off zero
+    assertThat(sd.getArrForVarName("image_mlp.bn1.running_mean").norm2Number().doubleValue()).isPositive();
     assertThat(opt.currentLearningRate()).isPositive();
   }
 

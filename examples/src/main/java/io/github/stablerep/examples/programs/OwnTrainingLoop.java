@@ -108,10 +108,10 @@ public final class OwnTrainingLoop {
         .parameterGroups(ParameterGroups.stableRepReference())
         .build();
 
+    int epochIndex = 0;
     try (MultiViewSampler sampler = MultiViewSampler.builder().dataset(dataset)
         .captionsPerBatch(CAPTIONS_PER_BATCH).viewsPerCaption(VIEWS_PER_CAPTION)
         .augmentation(SimClrAugmentation.stableRep(IMAGE_SIZE)).seed(seed).threads(2).build()) {
-      int epochIndex = 0;
       MultiViewSampler.Epoch epoch = sampler.epoch(epochIndex);
       try {
         for (int step = 0; step < steps; step++) {
@@ -147,7 +147,7 @@ public final class OwnTrainingLoop {
     // The whole training state (weights, BatchNorm statistics, AdamW moments, counters): a
     // later run calls TrainingCheckpoint.read(file).restore(sd, optimizer) and continues.
     Path checkpoint = out.resolve("checkpoint.safetensors");
-    TrainingCheckpoint.capture(sd, optimizer).step(steps).epoch(0).rngSeed(seed)
+    TrainingCheckpoint.capture(sd, optimizer).step(steps).epoch(epochIndex).rngSeed(seed)
         .metadata(Map.of("model", vitConfig.toString())).build().write(checkpoint);
     // The encoder alone in timm's layout, for ProbeTimmCheckpoint or PyTorch.
     Path encoder = out.resolve("vit-timm.safetensors");

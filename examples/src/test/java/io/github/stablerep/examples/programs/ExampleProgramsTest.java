@@ -68,6 +68,7 @@ class ExampleProgramsTest {
     TrainingCheckpoint ckpt = TrainingCheckpoint.read(dir.resolve("checkpoint.safetensors"));
     assertThat(ckpt.step()).isEqualTo(4);
     assertThat(ckpt.rngSeed()).isEqualTo(3);
+    assertThat(ckpt.epoch()).isEqualTo(1);
     assertThat(ckpt.model()).containsKeys("vit.pos_embed", "image_mlp.layer1.weight", "image_mlp.bn1.running_mean");
     assertThat(ckpt.optimizerState()).isNotEmpty();
     // four steps moved the BatchNorm running mean away from its initial zeros
