@@ -10,7 +10,6 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The seeded SimCLR augmentation pipeline, as StableRep's strong recipe composes torchvision's
@@ -254,26 +253,65 @@ public final class SimClrAugmentation {
    * @return a new {@code FLOAT} array {@code [N, 3, size, size]}; normalised unless turned off
    */
   public INDArray apply(INDArray batch, long seed) {
+    ImageOps.Batch in = checkedBatch(batch);
+    // Untouched memory: each worker's first write faults in its own samples' pages, in
+    // parallel, instead of the caller zeroing all 38 MB first (benchmarks/README.md).
+    INDArray out = ImageOps.untouched(in.n, 3, b.size, b.size);
+    run(in, seed, out);
+    return out;
+  }
+
+  /**
+   * As {@link #apply(INDArray, long)}, writing into {@code out} instead of a new array: a
+   * {@code FLOAT}, C-order, contiguous {@code [N, 3, size, size]} array, every element of which
+   * is overwritten. A training loop that is done with one batch before asking for the next can
+   * reuse its output: a fresh 38.5 MB batch costs about 2 ms of page faults per sample on the
+   * project's machine, more than the augmentation itself (benchmarks/README.md).
+   *
+   * @return {@code out}
+   */
+  public INDArray apply(INDArray batch, long seed, INDArray out) {
+    ImageOps.Batch in = checkedBatch(batch);
+    long[] want = {in.n, 3, b.size, b.size};
+    if (out == null || !Arrays.equals(out.shape(), want) || out.dataType() != DataType.FLOAT
+        || out.ordering() != 'c' || out.isView() || out.offset() != 0
+        || out.data().length() < out.length()) {
+      throw new IllegalArgumentException(
+          "out: expected a contiguous C-order FLOAT array " + Arrays.toString(want) + ", found "
+              + (out == null ? "null"
+                  : out.dataType() + " " + Arrays.toString(out.shape()) + " order "
+                      + out.ordering() + (out.isView() ? " (a view)" : "")));
+    }
+    if (out.data() == batch.data()) {
+      throw new IllegalArgumentException("out: expected an array other than batch, found batch");
+    }
+    run(in, seed, out);
+    return out;
+  }
+
+  private static ImageOps.Batch checkedBatch(INDArray batch) {
     if (batch == null || batch.rank() != 4 || batch.size(1) != 3) {
       throw new IllegalArgumentException(
           "batch: expected shape [N, 3, H, W], found "
               + (batch == null ? "null" : Arrays.toString(batch.shape())));
     }
-    ImageOps.Batch in = ImageOps.Batch.of("batch", batch);
+    return ImageOps.Batch.of("batch", batch);
+  }
+
+  private void run(ImageOps.Batch in, long seed, INDArray out) {
     List<SampleParameters> p = sampleParameters(in.n, in.h, in.w, seed);
     int s = b.size;
-    INDArray out = Nd4j.createUninitialized(DataType.FLOAT, in.n, 3, s, s);
     FloatBuffer dst = ImageOps.writable(out);
     int[] reflect = ImageOps.reflectIndex(s, blurKernel / 2);
     IntStream.range(0, in.n).parallel().forEach(i -> {
       float[] a = augmentOne(in, i, p.get(i), reflect);
       dst.put(i * 3 * s * s, a, 0, 3 * s * s);
     });
-    return ImageOps.published(out);
+    ImageOps.published(out);
   }
 
   /** Sample {@code i} through the pipeline; the result is in the returned scratch array. */
-  private float[] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
+  float[] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
     int h = in.h;
     int w = in.w;
     int inPlane = h * w;
