@@ -126,44 +126,47 @@ public final class AugmentCpuProfile {
     in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
     int s = aug.size();
     int plane = s * s;
-    float[] a = ImageOps.scratch(3, 3 * plane);
+    float[][] rgb = ImageOps.planes(plane);
+    float[] r = rgb[0];
+    float[] g = rgb[1];
+    float[] b = rgb[2];
     long t0 = tmx.getCurrentThreadCpuTime();
     ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
     ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
     for (int ch = 0; ch < 3; ch++) {
       ImageOps.cropResizePlane(src, ch * inPlane, in.w, p.top(), p.left(), p.cropHeight(), rows,
-          cols, a, ch * plane);
+          cols, rgb[ch], 0);
     }
     t[0] = tmx.getCurrentThreadCpuTime() - t0;
     if (p.jitter()) {
       for (int op : p.jitterOrder()) {
         long u0 = tmx.getCurrentThreadCpuTime();
         switch (op) {
-          case 0 -> ImageOps.brightness(a, plane, p.brightness());
-          case 1 -> ImageOps.contrast(a, plane, p.contrast());
-          case 2 -> ImageOps.saturation(a, plane, p.saturation());
-          default -> ImageOps.hue(a, plane, p.hue());
+          case 0 -> ImageOps.brightness(r, g, b, plane, p.brightness());
+          case 1 -> ImageOps.contrast(r, g, b, plane, p.contrast());
+          case 2 -> ImageOps.saturation(r, g, b, plane, p.saturation());
+          default -> ImageOps.hue(r, g, b, plane, p.hue());
         }
         t[1 + op] = tmx.getCurrentThreadCpuTime() - u0;
       }
     }
     if (p.grayscale()) {
       long u0 = tmx.getCurrentThreadCpuTime();
-      ImageOps.grayscale3(a, plane);
+      ImageOps.grayscale3(r, g, b, plane);
       t[5] = tmx.getCurrentThreadCpuTime() - u0;
     }
     if (p.blur()) {
       long u0 = tmx.getCurrentThreadCpuTime();
       float[] kern = ImageOps.gaussianKernel(aug.blurKernelSize(), p.blurSigma());
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.blurPlane(a, ch * plane, s, s, kern, reflect, reflect);
+        ImageOps.blurPlane(rgb[ch], 0, s, s, kern, reflect, reflect);
       }
       t[6] = tmx.getCurrentThreadCpuTime() - u0;
     }
     if (p.flip()) {
       long u0 = tmx.getCurrentThreadCpuTime();
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.flipPlane(a, ch * plane, s, s);
+        ImageOps.flipPlane(rgb[ch], 0, s, s);
       }
       t[7] = tmx.getCurrentThreadCpuTime() - u0;
     }
@@ -171,7 +174,7 @@ public final class AugmentCpuProfile {
     double[] mean = aug.mean();
     double[] std = aug.std();
     for (int ch = 0; ch < 3; ch++) {
-      ImageOps.normalize(a, ch * plane, plane, mean[ch], std[ch]);
+      ImageOps.normalize(rgb[ch], 0, plane, mean[ch], std[ch]);
     }
     t[8] = tmx.getCurrentThreadCpuTime() - u0;
     return t;

@@ -304,14 +304,16 @@ public final class SimClrAugmentation {
     FloatBuffer dst = ImageOps.writable(out);
     int[] reflect = ImageOps.reflectIndex(s, blurKernel / 2);
     IntStream.range(0, in.n).parallel().forEach(i -> {
-      float[] a = augmentOne(in, i, p.get(i), reflect);
-      dst.put(i * 3 * s * s, a, 0, 3 * s * s);
+      float[][] rgb = augmentOne(in, i, p.get(i), reflect);
+      for (int ch = 0; ch < 3; ch++) {
+        dst.put((i * 3 + ch) * s * s, rgb[ch], 0, s * s);
+      }
     });
     ImageOps.published(out);
   }
 
-  /** Sample {@code i} through the pipeline; the result is in the returned scratch array. */
-  float[] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
+  /** Sample {@code i} through the pipeline; the result is in the returned scratch planes. */
+  float[][] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
     int h = in.h;
     int w = in.w;
     int inPlane = h * w;
@@ -338,62 +340,67 @@ public final class SimClrAugmentation {
     }
     int s = b.size;
     int plane = s * s;
-    float[] a = ImageOps.scratch(3, 3 * plane);
+    float[][] rgb = ImageOps.planes(plane);
+    float[] r = rgb[0];
+    float[] g = rgb[1];
+    float[] bl = rgb[2];
     ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
     ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
     for (int ch = 0; ch < 3; ch++) {
       ImageOps.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
-          cols, a, ch * plane);
+          cols, rgb[ch], 0);
     }
     if (p.jitter()) {
       for (int op : p.jitterOrder()) {
         switch (op) {
           case 0 -> {
             if (b.brightness > 0) { // torchvision drops a jitter op whose range is the identity
-              ImageOps.brightness(a, plane, p.brightness());
+              ImageOps.brightness(r, g, bl, plane, p.brightness());
             }
           }
           case 1 -> {
             if (b.contrast > 0) {
-              ImageOps.contrast(a, plane, p.contrast());
+              ImageOps.contrast(r, g, bl, plane, p.contrast());
             }
           }
           case 2 -> {
             if (b.saturation > 0) {
-              ImageOps.saturation(a, plane, p.saturation());
+              ImageOps.saturation(r, g, bl, plane, p.saturation());
             }
           }
           default -> {
             if (b.hue > 0) {
-              ImageOps.hue(a, plane, p.hue());
+              ImageOps.hue(r, g, bl, plane, p.hue());
             }
           }
         }
       }
     }
     if (p.grayscale()) {
-      ImageOps.grayscale3(a, plane);
+      ImageOps.grayscale3(r, g, bl, plane);
     }
     if (p.blur()) {
       float[] kern = ImageOps.gaussianKernel(blurKernel, p.blurSigma());
-      for (int ch = 0; ch < 3; ch++) {
-        ImageOps.blurPlane(a, ch * plane, s, s, kern, reflect, reflect);
+      for (float[] c : rgb) {
+        ImageOps.blurPlane(c, 0, s, s, kern, reflect, reflect);
       }
     }
     if (p.flip()) {
-      for (int ch = 0; ch < 3; ch++) {
-        ImageOps.flipPlane(a, ch * plane, s, s);
+      for (float[] c : rgb) {
+        ImageOps.flipPlane(c, 0, s, s);
       }
     }
     if (p.solarize()) {
-      ImageOps.solarize(a, 0, 3 * plane, b.solarizeThreshold);
+      for (float[] c : rgb) {
+        ImageOps.solarize(c, 0, plane, b.solarizeThreshold);
+      }
     }
     if (b.normalize) {
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.normalize(a, ch * plane, plane, b.mean[ch], b.std[ch]);
+        ImageOps.normalize(rgb[ch], 0, plane, b.mean[ch], b.std[ch]);
       }
     }
-    return a;
+    return rgb;
   }
 
   /**
