@@ -318,8 +318,8 @@ public final class SimClrAugmentation {
     int w = in.w;
     int inPlane = h * w;
     float[] src = ImageOps.scratch(0, 3 * inPlane);
-    in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
     if (p.downsampleResolution() > 0) {
+      in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
       int res = p.downsampleResolution();
       // Resize(res) keeps the aspect ratio, res on the shorter side, as torchvision's Resize.
       int dh = h <= w ? res : (int) ((long) res * h / w);
@@ -336,6 +336,12 @@ public final class SimClrAugmentation {
       for (int ch = 0; ch < 3; ch++) {
         ImageOps.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
             ch * inPlane);
+      }
+    } else {
+      // Only the crop's rows are read: copy those, at their usual place in src.
+      for (int ch = 0; ch < 3; ch++) {
+        int from = ch * inPlane + p.top() * w;
+        in.src.get(i * 3 * inPlane + from, src, from, p.cropHeight() * w);
       }
     }
     int s = b.size;
