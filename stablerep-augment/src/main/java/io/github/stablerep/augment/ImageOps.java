@@ -19,14 +19,19 @@ import org.nd4j.linalg.factory.Nd4j;
  * (any floating-point type; computed and returned as {@code FLOAT}), per-sample parameters as
  * arrays of length {@code N}, and returns a new {@code FLOAT} array; {@code x} is never
  * modified. On the golden photographs (tools/reference/augment_reference.py) the colour and
- * pointwise operations are bit-identical to torchvision on the same float32 input, and the
+ * pointwise operations are bit-identical to torchvision on the same float32 input except the
+ * hue (within 7.2e-7: a closed form of the same function, see {@link #adjustHue}), and the
  * resampling ones are within 1e-6 (float32 summation order).
  *
  * <p><b>Implementation.</b> ND4J's image ops take one scalar per batch, so per-sample jitter
  * would need composed broadcast ops, each writing a fresh full-size array. Instead each op is
- * one tight loop over {@code float[]} planes, read from and written to the arrays' native
+ * a few tight loops over {@code float[]} planes, read from and written to the arrays' native
  * buffers in bulk, parallel across samples (or sample-channel planes) on the common fork-join
- * pool, with per-thread scratch arrays. Each batch function still allocates its output, and on
+ * pool, with per-thread scratch arrays. The loops are written for C2's auto-vectorisation
+ * (Java 17, no incubator modules): each is a short body of arithmetic and {@code Math.min/max}
+ * over arrays indexed from 0, a sample's three channels are separate arrays, and passes along
+ * the contiguous axis run on transposed planes; loops with conditional expressions, a gather,
+ * or one array read at several offsets stay scalar (benchmarks/README.md, "Augmentation"). Each batch function still allocates its output, and on
  * this project's machine a fresh 38 MB array costs about as much as the arithmetic (page
  * faults), so {@link SimClrAugmentation#apply} runs the same per-sample kernels fused, writing
  * one output per call. A single image (N = 1) runs on one core for the per-sample colour ops.
@@ -285,8 +290,11 @@ public final class ImageOps {
    * [−0.5, 0.5]}: torchvision's tensor {@code adjust_hue}, i.e. RGB → HSV
    * ({@code _rgb2hsv}: {@code v = max}, {@code s = (max − min)/max}, hue from the maximal
    * channel, {@code h = fmod(h/6 + 1, 1)}), {@code h ← (h + shift) mod 1}, HSV → RGB
-   * ({@code _hsv2rgb}: sector {@code ⌊6h⌋ mod 6}, with {@code p, q, t} clamped to [0, 1]), all
-   * in float32 in the same operation order. Gray pixels ({@code max = min}) are unchanged.
+   * ({@code _hsv2rgb}: sector {@code ⌊6h⌋ mod 6}, with {@code p, q, t} clamped to [0, 1]).
+   * Computed in float32 through an equivalent closed form (the hexcone's
+   * {@code max − (max − min)·clamp(min(k, 4 − k), 0, 1)} per channel, branch-free so that it
+   * vectorises), which differs from torchvision's operation order by rounding only: within
+   * 7.2e-7 on the goldens. Gray pixels ({@code max = min}) are unchanged bit for bit.
    */
   public static INDArray adjustHue(INDArray x, double[] hueShift) {
     Batch b = Batch.of("x", x);
@@ -909,7 +917,9 @@ public final class ImageOps {
    * to fault in on this project's machine (a 38.5 MB batch: ~130 ms of CPU); memory from a
    * JavaCPP {@link FloatPointer} is untouched until the parallel workers write their own
    * samples, so the faults are spread over them. The data buffer holds the pointer, so it is
-   * freed with the array. The caller must write every element.
+   * freed with the array; JavaCPP counts it against its {@code maxBytes} (by default the heap's
+   * maximum), so many live outputs make JavaCPP collect garbage and retry before it fails. The
+   * caller must write every element.
    */
   static INDArray untouched(long... shape) {
     long n = 1;
