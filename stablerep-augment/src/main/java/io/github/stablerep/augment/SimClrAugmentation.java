@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -282,11 +283,21 @@ public final class SimClrAugmentation {
                   : out.dataType() + " " + Arrays.toString(out.shape()) + " order "
                       + out.ordering() + (out.isView() ? " (a view)" : "")));
     }
-    if (out.data() == batch.data()) {
-      throw new IllegalArgumentException("out: expected an array other than batch, found batch");
+    if (overlap(out.data(), batch.data())) {
+      throw new IllegalArgumentException(
+          "out: expected memory apart from batch's, found an array sharing memory with batch");
     }
     run(in, seed, out);
     return out;
+  }
+
+  /** Whether the native ranges of the two buffers share a byte (views: their whole buffers). */
+  private static boolean overlap(DataBuffer x, DataBuffer y) {
+    long x0 = x.address();
+    long y0 = y.address();
+    long x1 = x0 + x.length() * x.getElementSize();
+    long y1 = y0 + y.length() * y.getElementSize();
+    return x0 < y1 && y0 < x1;
   }
 
   private static ImageOps.Batch checkedBatch(INDArray batch) {

@@ -74,6 +74,9 @@ class SimClrAugmentationTest {
     assertMessage(() -> a.apply(x, 1L, bigger.get(NDArrayIndex.interval(1, 3))), "out");
     INDArray square = batch(4, 2, 24, 24);
     assertMessage(() -> a.apply(square, 1L, square), "out");
+    INDArray target = Nd4j.create(DataType.FLOAT, 2, 3, 24, 24);
+    INDArray halfOfTarget = Nd4j.create(target.data(), new long[] {2, 3, 12, 24});
+    assertMessage(() -> a.apply(halfOfTarget, 1L, target), "out");
   }
 
   /** apply() equals the ops composed by hand on each sample alone, in the documented order. */
