@@ -8,9 +8,9 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The seeded SimCLR augmentation pipeline, as StableRep's strong recipe composes torchvision's
@@ -254,32 +254,83 @@ public final class SimClrAugmentation {
    * @return a new {@code FLOAT} array {@code [N, 3, size, size]}; normalised unless turned off
    */
   public INDArray apply(INDArray batch, long seed) {
+    ImageOps.Batch in = checkedBatch(batch);
+    // Untouched memory: each worker's first write faults in its own samples' pages, in
+    // parallel, instead of the caller zeroing all 38 MB first (benchmarks/README.md).
+    INDArray out = ImageOps.untouched(in.n, 3, b.size, b.size);
+    run(in, seed, out);
+    return out;
+  }
+
+  /**
+   * As {@link #apply(INDArray, long)}, writing into {@code out} instead of a new array: a
+   * {@code FLOAT}, C-order, contiguous {@code [N, 3, size, size]} array, every element of which
+   * is overwritten. A training loop that is done with one batch before asking for the next can
+   * reuse its output: a fresh 38.5 MB batch costs about 2 ms of page faults per sample on the
+   * project's machine, more than the augmentation itself (benchmarks/README.md).
+   *
+   * @return {@code out}
+   */
+  public INDArray apply(INDArray batch, long seed, INDArray out) {
+    ImageOps.Batch in = checkedBatch(batch);
+    long[] want = {in.n, 3, b.size, b.size};
+    if (out == null || !Arrays.equals(out.shape(), want) || out.dataType() != DataType.FLOAT
+        || out.ordering() != 'c' || out.isView() || out.offset() != 0
+        || out.data().length() < out.length()) {
+      throw new IllegalArgumentException(
+          "out: expected a contiguous C-order FLOAT array " + Arrays.toString(want) + ", found "
+              + (out == null ? "null"
+                  : out.dataType() + " " + Arrays.toString(out.shape()) + " order "
+                      + out.ordering() + (out.isView() ? " (a view)" : "")));
+    }
+    if (overlap(out.data(), batch.data())) {
+      throw new IllegalArgumentException(
+          "out: expected memory apart from batch's, found an array sharing memory with batch");
+    }
+    run(in, seed, out);
+    return out;
+  }
+
+  /** Whether the native ranges of the two buffers share a byte (views: their whole buffers). */
+  private static boolean overlap(DataBuffer x, DataBuffer y) {
+    long x0 = x.address();
+    long y0 = y.address();
+    long x1 = x0 + x.length() * x.getElementSize();
+    long y1 = y0 + y.length() * y.getElementSize();
+    return x0 < y1 && y0 < x1;
+  }
+
+  private static ImageOps.Batch checkedBatch(INDArray batch) {
     if (batch == null || batch.rank() != 4 || batch.size(1) != 3) {
       throw new IllegalArgumentException(
           "batch: expected shape [N, 3, H, W], found "
               + (batch == null ? "null" : Arrays.toString(batch.shape())));
     }
-    ImageOps.Batch in = ImageOps.Batch.of("batch", batch);
+    return ImageOps.Batch.of("batch", batch);
+  }
+
+  private void run(ImageOps.Batch in, long seed, INDArray out) {
     List<SampleParameters> p = sampleParameters(in.n, in.h, in.w, seed);
     int s = b.size;
-    INDArray out = Nd4j.createUninitialized(DataType.FLOAT, in.n, 3, s, s);
     FloatBuffer dst = ImageOps.writable(out);
     int[] reflect = ImageOps.reflectIndex(s, blurKernel / 2);
     IntStream.range(0, in.n).parallel().forEach(i -> {
-      float[] a = augmentOne(in, i, p.get(i), reflect);
-      dst.put(i * 3 * s * s, a, 0, 3 * s * s);
+      float[][] rgb = augmentOne(in, i, p.get(i), reflect);
+      for (int ch = 0; ch < 3; ch++) {
+        dst.put((i * 3 + ch) * s * s, rgb[ch], 0, s * s);
+      }
     });
-    return ImageOps.published(out);
+    ImageOps.published(out);
   }
 
-  /** Sample {@code i} through the pipeline; the result is in the returned scratch array. */
-  private float[] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
+  /** Sample {@code i} through the pipeline; the result is in the returned scratch planes. */
+  float[][] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
     int h = in.h;
     int w = in.w;
     int inPlane = h * w;
     float[] src = ImageOps.scratch(0, 3 * inPlane);
-    in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
     if (p.downsampleResolution() > 0) {
+      in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
       int res = p.downsampleResolution();
       // Resize(res) keeps the aspect ratio, res on the shorter side, as torchvision's Resize.
       int dh = h <= w ? res : (int) ((long) res * h / w);
@@ -297,65 +348,76 @@ public final class SimClrAugmentation {
         ImageOps.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
             ch * inPlane);
       }
+    } else {
+      // Only the crop's rows are read: copy those, at their usual place in src.
+      for (int ch = 0; ch < 3; ch++) {
+        int from = ch * inPlane + p.top() * w;
+        in.src.get(i * 3 * inPlane + from, src, from, p.cropHeight() * w);
+      }
     }
     int s = b.size;
     int plane = s * s;
-    float[] a = ImageOps.scratch(3, 3 * plane);
+    float[][] rgb = ImageOps.planes(plane);
+    float[] r = rgb[0];
+    float[] g = rgb[1];
+    float[] bl = rgb[2];
     ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
     ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
     for (int ch = 0; ch < 3; ch++) {
       ImageOps.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
-          cols, a, ch * plane);
+          cols, rgb[ch], 0);
     }
     if (p.jitter()) {
       for (int op : p.jitterOrder()) {
         switch (op) {
           case 0 -> {
             if (b.brightness > 0) { // torchvision drops a jitter op whose range is the identity
-              ImageOps.brightness(a, plane, p.brightness());
+              ImageOps.brightness(r, g, bl, plane, p.brightness());
             }
           }
           case 1 -> {
             if (b.contrast > 0) {
-              ImageOps.contrast(a, plane, p.contrast());
+              ImageOps.contrast(r, g, bl, plane, p.contrast());
             }
           }
           case 2 -> {
             if (b.saturation > 0) {
-              ImageOps.saturation(a, plane, p.saturation());
+              ImageOps.saturation(r, g, bl, plane, p.saturation());
             }
           }
           default -> {
             if (b.hue > 0) {
-              ImageOps.hue(a, plane, p.hue());
+              ImageOps.hue(r, g, bl, plane, p.hue());
             }
           }
         }
       }
     }
     if (p.grayscale()) {
-      ImageOps.grayscale3(a, plane);
+      ImageOps.grayscale3(r, g, bl, plane);
     }
     if (p.blur()) {
       float[] kern = ImageOps.gaussianKernel(blurKernel, p.blurSigma());
-      for (int ch = 0; ch < 3; ch++) {
-        ImageOps.blurPlane(a, ch * plane, s, s, kern, reflect, reflect);
+      for (float[] c : rgb) {
+        ImageOps.blurPlane(c, 0, s, s, kern, reflect, reflect);
       }
     }
     if (p.flip()) {
-      for (int ch = 0; ch < 3; ch++) {
-        ImageOps.flipPlane(a, ch * plane, s, s);
+      for (float[] c : rgb) {
+        ImageOps.flipPlane(c, 0, s, s);
       }
     }
     if (p.solarize()) {
-      ImageOps.solarize(a, 0, 3 * plane, b.solarizeThreshold);
+      for (float[] c : rgb) {
+        ImageOps.solarize(c, 0, plane, b.solarizeThreshold);
+      }
     }
     if (b.normalize) {
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.normalize(a, ch * plane, plane, b.mean[ch], b.std[ch]);
+        ImageOps.normalize(rgb[ch], 0, plane, b.mean[ch], b.std[ch]);
       }
     }
-    return a;
+    return rgb;
   }
 
   /**

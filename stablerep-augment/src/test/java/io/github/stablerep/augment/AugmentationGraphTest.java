@@ -19,7 +19,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * The SameDiff form against the eager form, same seed, on the two golden photographs
  * (96x128). The graph composes the same formulas from ND4J ops (resampling and blur as
  * per-sample matrices, ColorJitter slots as masked blends, hue through HSV), so outputs agree
- * to float32 rounding: measured max abs difference at most 2.7e-6 after normalisation (values up to
+ * to float32 rounding: measured max abs difference at most 3.5e-6 after normalisation (values up to
  * ~2.6), tolerance 1e-5.
  */
 class AugmentationGraphTest {

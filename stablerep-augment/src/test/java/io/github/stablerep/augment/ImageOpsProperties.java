@@ -105,6 +105,61 @@ class ImageOpsProperties {
     assertEquals(0, maxAbs(out, ImageOps.solarize(x.castTo(DataType.DOUBLE), 0.4)));
   }
 
+  /**
+   * adjustHue's closed form (ImageOps.hue) at any magnitude: each output pixel stays within its
+   * input's [min, max] (the hexcone keeps both), gray pixels come back bit for bit, and the
+   * rotation is homogeneous, hue(s·x) = s·hue(x), for pixels where its channel masks are exact
+   * (max ≥ 2^-100). Scales down to 2^-140 reach the range the masks do not resolve.
+   */
+  @Property(tries = 25)
+  void hueKeepsEachPixelsRangeGrayPixelsAndScale(
+      @ForAll long seed, @ForAll @IntRange(min = 0, max = 140) int exponent,
+      @ForAll @IntRange(min = -50, max = 50) int shiftPercent) {
+    int n = 2;
+    int plane = 9 * 7;
+    float scale = (float) Math.scalb(1.0, -exponent);
+    float[] unit = batch(seed, n, 9, 7).data().asFloat();
+    for (int i = 0; i < n; i++) { // pixels 0 and 5 of each sample gray
+      for (int k : new int[] {0, 5}) {
+        unit[i * 3 * plane + plane + k] = unit[i * 3 * plane + k];
+        unit[i * 3 * plane + 2 * plane + k] = unit[i * 3 * plane + k];
+      }
+    }
+    float[] scaled = new float[unit.length];
+    for (int j = 0; j < unit.length; j++) {
+      scaled[j] = unit[j] * scale;
+    }
+    double shift = shiftPercent / 100.0;
+    float[] y = ImageOps.adjustHue(Nd4j.create(scaled, new long[] {n, 3, 9, 7}, 'c'),
+        new double[] {shift, shift}).data().asFloat();
+    float[] yUnit = ImageOps.adjustHue(Nd4j.create(unit, new long[] {n, 3, 9, 7}, 'c'),
+        new double[] {shift, shift}).data().asFloat();
+    for (int i = 0; i < n; i++) {
+      for (int k = 0; k < plane; k++) {
+        float lo = Float.MAX_VALUE;
+        float hi = -Float.MAX_VALUE;
+        for (int c = 0; c < 3; c++) {
+          lo = Math.min(lo, scaled[(i * 3 + c) * plane + k]);
+          hi = Math.max(hi, scaled[(i * 3 + c) * plane + k]);
+        }
+        double slack = 2 * Math.ulp(hi);
+        for (int c = 0; c < 3; c++) {
+          int at = (i * 3 + c) * plane + k;
+          assertTrue(y[at] >= lo - slack && y[at] <= hi + slack,
+              "pixel " + k + " channel " + c + ": " + y[at] + " outside [" + lo + ", " + hi + "]");
+          if (lo == hi) {
+            assertEquals(Float.floatToIntBits(scaled[at]), Float.floatToIntBits(y[at]),
+                "gray pixel " + k + " changed");
+          }
+          if (hi >= 0x1p-100f) {
+            assertEquals(yUnit[at] * (double) scale, y[at], 1e-6 * scale,
+                "pixel " + k + " channel " + c + " at scale 2^-" + exponent);
+          }
+        }
+      }
+    }
+  }
+
   private static INDArray row(INDArray a, int i) {
     return a.get(NDArrayIndex.interval(i, i + 1));
   }

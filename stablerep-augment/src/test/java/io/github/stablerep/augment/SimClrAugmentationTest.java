@@ -49,6 +49,36 @@ class SimClrAugmentationTest {
     assertNotEquals(Arrays.hashCode(floats(y1)), Arrays.hashCode(floats(a.apply(x, 43L))));
   }
 
+  @Test
+  void applyIntoOverwritesAReusedOutputWithTheSameValues() {
+    SimClrAugmentation a = SimClrAugmentation.stableRep(24);
+    INDArray x = batch(4, 5, 40, 36);
+    INDArray out = Nd4j.valueArrayOf(new long[] {5, 3, 24, 24}, Float.NaN, DataType.FLOAT);
+    for (long seed : new long[] {42L, 43L}) {
+      INDArray into = a.apply(x, seed, out);
+      assertTrue(into == out);
+      assertArrayEquals(floats(a.apply(x, seed)), floats(out), "seed " + seed);
+    }
+  }
+
+  @Test
+  void applyIntoRejectsAnOutputOfTheWrongShapeTypeOrLayout() {
+    SimClrAugmentation a = SimClrAugmentation.stableRep(24);
+    INDArray x = batch(4, 2, 40, 36);
+    assertMessage(() -> a.apply(x, 1L, null), "out");
+    assertMessage(() -> a.apply(x, 1L, Nd4j.create(DataType.FLOAT, 2, 3, 24, 23)), "out");
+    assertMessage(() -> a.apply(x, 1L, Nd4j.create(DataType.DOUBLE, 2, 3, 24, 24)), "out");
+    assertMessage(() -> a.apply(x, 1L, Nd4j.create(DataType.FLOAT, new long[] {2, 3, 24, 24},
+        'f')), "out");
+    INDArray bigger = Nd4j.create(DataType.FLOAT, 3, 3, 24, 24);
+    assertMessage(() -> a.apply(x, 1L, bigger.get(NDArrayIndex.interval(1, 3))), "out");
+    INDArray square = batch(4, 2, 24, 24);
+    assertMessage(() -> a.apply(square, 1L, square), "out");
+    INDArray target = Nd4j.create(DataType.FLOAT, 2, 3, 24, 24);
+    INDArray halfOfTarget = Nd4j.create(target.data(), new long[] {2, 3, 12, 24});
+    assertMessage(() -> a.apply(halfOfTarget, 1L, target), "out");
+  }
+
   /** apply() equals the ops composed by hand on each sample alone, in the documented order. */
   @Test
   void applyEqualsPerSampleComposition() {
