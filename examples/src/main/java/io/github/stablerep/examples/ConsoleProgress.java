@@ -8,7 +8,7 @@ import java.time.Duration;
  * piped (CI logs) it prints a plain line every tenth of the way instead of a wall of carriage
  * returns.
  */
-final class ConsoleProgress {
+public final class ConsoleProgress {
 
   private final String label;
   private final long total;
@@ -17,14 +17,19 @@ final class ConsoleProgress {
   private final long startNanos = System.nanoTime();
   private long lastDecile = -1;
 
-  ConsoleProgress(String label, long total) {
-    this.label = label;
-    this.total = Math.max(1, total);
-    this.out = System.out;
-    this.interactive = System.console() != null;
+  public ConsoleProgress(String label, long total) {
+    this(label, total, System.out);
   }
 
-  void update(long done, String status) {
+  /** Prints to {@code out}; redraws in place only when that is the terminal's standard output. */
+  public ConsoleProgress(String label, long total, PrintStream out) {
+    this.label = label;
+    this.total = Math.max(1, total);
+    this.out = out;
+    this.interactive = System.console() != null && out == System.out;
+  }
+
+  public void update(long done, String status) {
     double fraction = Math.min(1.0, done / (double) total);
     double elapsed = (System.nanoTime() - startNanos) / 1e9;
     double eta = done == 0 ? 0 : elapsed * (total - done) / done;
