@@ -8,7 +8,7 @@ import java.time.Duration;
  * piped (CI logs) it prints a plain line every tenth of the way instead of a wall of carriage
  * returns.
  */
-final class ConsoleProgress {
+public final class ConsoleProgress {
 
   private final String label;
   private final long total;
@@ -18,13 +18,18 @@ final class ConsoleProgress {
   private long lastDecile = -1;
 
   ConsoleProgress(String label, long total) {
+    this(label, total, System.out);
+  }
+
+  /** A bar printed to {@code out}; the command line keeps stdout for results and uses stderr. */
+  public ConsoleProgress(String label, long total, PrintStream out) {
     this.label = label;
     this.total = Math.max(1, total);
-    this.out = System.out;
+    this.out = out;
     this.interactive = System.console() != null;
   }
 
-  void update(long done, String status) {
+  public void update(long done, String status) {
     double fraction = Math.min(1.0, done / (double) total);
     double elapsed = (System.nanoTime() - startNanos) / 1e9;
     double eta = done == 0 ? 0 : elapsed * (total - done) / done;
