@@ -14,7 +14,6 @@ import picocli.CommandLine.Option;
 /** Images to encoder features in {@code .npy}. */
 @Command(
     name = "embed",
-    mixinStandardHelpOptions = true,
     description = {
       "Encode images with a frozen ViT and write one feature row per image as a float32 .npy [N, D]"
           + " (numpy.load reads it), in the dataset's order.",

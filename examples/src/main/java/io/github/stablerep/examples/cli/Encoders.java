@@ -41,6 +41,9 @@ final class Encoders {
   /** Metadata key of the LayerNorm epsilon. */
   static final String EPS_KEY = "vit.layer_norm_eps";
 
+  /** The metadata entry where {@code Pretrainer} records its configuration. */
+  private static final String FINGERPRINT = "pretrainer.fingerprint";
+  private static final Pattern FINGERPRINT_VIT = Pattern.compile("vit=VisionTransformer\\{([^}]*)\\}");
   private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\.norm1\\.weight");
 
   private Encoders() {}
@@ -71,7 +74,7 @@ final class Encoders {
     });
     checkArgument(ours.containsKey("cls_token"), "%s: expected a ViT named '%s' (a tensor model/%scls_token), "
         + "found none", file, name, p);
-    Map<String, String> meta = ckpt.metadata();
+    Map<String, String> meta = withFingerprint(ckpt.metadata());
     VisionTransformer vit = infer(file, ours, false, name, orMeta(heads, meta, HEADS_KEY, Integer::valueOf),
         orMeta(eps, meta, EPS_KEY, Double::valueOf));
     SameDiff sd = SameDiff.create();
@@ -155,6 +158,26 @@ final class Encoders {
       }
     }
     return "vision_transformer";
+  }
+
+  /**
+   * The Pretrainer's checkpoints describe their ViT only in the configuration fingerprint it
+   * writes ({@code VisionTransformer.toString()}); the head count and epsilon are read from it.
+   */
+  private static Map<String, String> withFingerprint(Map<String, String> meta) {
+    Map<String, String> m = new LinkedHashMap<>(meta);
+    Matcher vit = FINGERPRINT_VIT.matcher(meta.getOrDefault(FINGERPRINT, ""));
+    if (vit.find()) {
+      Matcher h = Pattern.compile("\\bheads=(\\d+)").matcher(vit.group(1));
+      if (h.find()) {
+        m.putIfAbsent(HEADS_KEY, h.group(1));
+      }
+      Matcher e = Pattern.compile("\\blayerNormEps=([0-9.eE+-]+)").matcher(vit.group(1));
+      if (e.find()) {
+        m.putIfAbsent(EPS_KEY, e.group(1));
+      }
+    }
+    return m;
   }
 
   private static String findPrefix(Path file, Map<String, INDArray> model) {

@@ -10,7 +10,6 @@ import picocli.CommandLine.Option;
 /** A training checkpoint's ViT to timm-layout safetensors. */
 @Command(
     name = "export",
-    mixinStandardHelpOptions = true,
     description = {
       "Export the ViT encoder of a training checkpoint (from 'pretrain') as timm-layout safetensors"
           + " that PyTorch loads: timm.models.vision_transformer.VisionTransformer(**kwargs)"

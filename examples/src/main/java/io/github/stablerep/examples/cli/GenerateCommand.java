@@ -12,7 +12,6 @@ import picocli.CommandLine.Option;
 /** Captions to images with Stable Diffusion, through {@link GenerationJob} (resumable). */
 @Command(
     name = "generate",
-    mixinStandardHelpOptions = true,
     description = {
       "Generate N images per caption with Stable Diffusion, as StableRep builds its synthetic"
           + " dataset, into OUT/<caption id>/<i>.png plus OUT/manifest.tsv (the caption manifest"

@@ -22,7 +22,6 @@ import picocli.CommandLine.Option;
 /** Features or images plus labels to a linear-probe (and optionally kNN) result. */
 @Command(
     name = "probe",
-    mixinStandardHelpOptions = true,
     description = {
       "Fit a linear probe on frozen features and evaluate it: multinomial logistic regression by"
           + " L-BFGS on z-scored features, lambda swept on a stratified validation split of the"

@@ -19,6 +19,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
@@ -31,6 +32,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "stablerep",
     mixinStandardHelpOptions = true,
+    scope = ScopeType.INHERIT,
     versionProvider = StableRepCli.Version.class,
     description = {
       "StableRep on ND4J: generate a synthetic dataset, pretrain a ViT with the multi-positive"
@@ -69,7 +71,12 @@ public final class StableRepCli implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(execute(System.out, System.err, args));
+    PrintStream stdout = System.out;
+    // SameDiff prints a line per op to System.out when it first builds a backward graph; keep
+    // stdout for results by sending whatever libraries print there to stderr, minus that noise.
+    System.setOut(new PrintStream(new QuietLines(System.err, "Added differentiated op "), true,
+        StandardCharsets.UTF_8));
+    System.exit(execute(stdout, System.err, args));
   }
 
   /** Runs the command line with the given streams and returns the exit code (for tests and embedding). */
@@ -172,6 +179,41 @@ public final class StableRepCli implements Runnable {
         c.streams(out, err);
       }
       return k;
+    }
+  }
+
+  /** Passes lines through to {@code target} except those starting with {@code noise}. */
+  private static final class QuietLines extends java.io.OutputStream {
+    private final PrintStream target;
+    private final byte[] noise;
+    private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+    QuietLines(PrintStream target, String noise) {
+      this.target = target;
+      this.noise = noise.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public synchronized void write(int b) {
+      line.write(b);
+      if (b == '\n') {
+        flushLine();
+      }
+    }
+
+    @Override
+    public synchronized void flush() {
+      flushLine();
+      target.flush();
+    }
+
+    private void flushLine() {
+      byte[] l = line.toByteArray();
+      line.reset();
+      if (l.length >= noise.length && java.util.Arrays.equals(l, 0, noise.length, noise, 0, noise.length)) {
+        return;
+      }
+      target.write(l, 0, l.length);
     }
   }
 
