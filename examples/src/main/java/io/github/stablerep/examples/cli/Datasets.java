@@ -7,7 +7,6 @@ import io.github.stablerep.eval.data.ImageFolderDataset;
 import io.github.stablerep.eval.data.ManifestDataset;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,15 +26,16 @@ final class Datasets {
    * A CSV/TSV manifest ({@code path,label}), an ImageFolder (a folder of class folders) or a flat
    * folder of images (unlabelled, read in file-name order).
    */
-  static Opened open(Path input) throws IOException {
+  static Opened open(String option, Path input) throws IOException {
     if (!Files.exists(input)) {
-      throw new NoSuchFileException(input.toString());
+      throw new IllegalArgumentException(option + ": expected an ImageFolder, a .csv/.tsv manifest or a folder of "
+          + "images, found nothing at " + input);
     }
     if (Files.isRegularFile(input)) {
       String n = input.getFileName().toString().toLowerCase(Locale.ROOT);
       if (!n.endsWith(".csv") && !n.endsWith(".tsv")) {
-        throw new IllegalArgumentException(input + ": expected a folder of images, an ImageFolder or a .csv/.tsv "
-            + "manifest (path,label), found another file");
+        throw new IllegalArgumentException(option + ": expected a folder of images, an ImageFolder or a .csv/.tsv "
+            + "manifest (path,label), found the file " + input);
       }
       return new Opened(ManifestDataset.open(input), true, "manifest");
     }

@@ -38,7 +38,7 @@ final class EmbedCommand extends CliCommand {
 
   @Override
   public Integer call() throws Exception {
-    Datasets.Opened data = Datasets.open(images);
+    Datasets.Opened data = Datasets.open("--images", images);
     if (labelsOut != null && !data.labelled()) {
       throw usage("--labels-out: expected labelled images (an ImageFolder or a manifest), found a plain folder %s",
           images);

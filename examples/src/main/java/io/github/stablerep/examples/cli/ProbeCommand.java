@@ -219,7 +219,7 @@ final class ProbeCommand extends CliCommand {
   }
 
   private Labelled images(String option, Path path, Encoders.Encoder enc) throws IOException {
-    Datasets.Opened data = Datasets.open(path);
+    Datasets.Opened data = Datasets.open(option, path);
     if (!data.labelled()) {
       throw usage("%s: expected labelled images (an ImageFolder or a .csv/.tsv manifest), found a plain folder %s",
           option, path);

@@ -71,6 +71,11 @@ public final class StableRepCli implements Runnable {
   }
 
   public static void main(String[] args) {
+    // ND4J logs its start-up at INFO and harmless op-mapping notes at WARN; a command line shows
+    // errors only unless asked (-Dorg.slf4j.simpleLogger.defaultLogLevel=info).
+    if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
+    }
     PrintStream stdout = System.out;
     // SameDiff prints a line per op to System.out when it first builds a backward graph; keep
     // stdout for results by sending whatever libraries print there to stderr, minus that noise.
