@@ -131,8 +131,8 @@ final class ProbeCommand extends CliCommand {
     }
 
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("train", Map.of("path", train.toString(), "samples", tr.x().rows()));
-    json.put("test", Map.of("path", test.toString(), "samples", te.x().rows()));
+    json.put("train", input(train, tr.x().rows()));
+    json.put("test", input(test, te.x().rows()));
     json.put("features", tr.x().columns());
     Map<String, Object> lin = result(linear);
     lin.put("iterations", model.iterations());
@@ -152,6 +152,13 @@ final class ProbeCommand extends CliCommand {
     out.println(table(linear, knnResult));
     out.printf("probe: result -> %s%n", outFile);
     return 0;
+  }
+
+  private static Map<String, Object> input(Path path, long samples) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("path", path.toString());
+    m.put("samples", samples);
+    return m;
   }
 
   static Map<String, Object> result(ProbeResult r) {
