@@ -63,8 +63,12 @@ final class PretrainCommand extends CliCommand {
       description = "Stochastic depth rate of the last block (StableRep's ViT-B/16: 0.1).")
   double dropPath;
 
-  @Option(names = "--head-dim", defaultValue = "128", paramLabel = "D",
-      description = "Projection head output size (hidden: 4 x width).")
+  @Option(names = "--head-hidden", defaultValue = "4096", paramLabel = "D",
+      description = "Projection head hidden width (StableRep: 4096).")
+  int headHidden;
+
+  @Option(names = "--head-dim", defaultValue = "256", paramLabel = "D",
+      description = "Projection head output size (StableRep: 256).")
   int headDim;
 
   @Option(names = {"-n", "--captions-per-batch"}, defaultValue = "32", paramLabel = "N",
@@ -131,7 +135,7 @@ final class PretrainCommand extends CliCommand {
       vb.heads(heads);
     }
     VisionTransformer vit = vb.build();
-    ProjectionHead head = ProjectionHead.builder().inputDim(vit.width()).hiddenDim(4 * vit.width()).outputDim(headDim)
+    ProjectionHead head = ProjectionHead.builder().inputDim(vit.width()).hiddenDim(headHidden).outputDim(headDim)
         .seed(seed).build();
     Pretrainer.Builder pb = Pretrainer.builder().vit(vit).head(head).temperature(temperature)
         .dataset(simclr ? Pretrainer.singleImageCaptions(dataset) : dataset)

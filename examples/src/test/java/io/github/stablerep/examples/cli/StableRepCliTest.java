@@ -98,7 +98,7 @@ class StableRepCliTest {
     writeClasses(test, 3, rng);
     checkpoint = tmp.resolve("run/ckpt.safetensors");
     pretrain = run("pretrain", "--data", p(train), "--checkpoint", p(checkpoint), "--image-size", "16",
-        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-dim", "8",
+        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-hidden", "32", "--head-dim", "8",
         "-n", "3", "-m", "2", "--steps", "3", "--lr", "1e-3", "--threads", "1", "--seed", "3");
   }
 
@@ -114,7 +114,7 @@ class StableRepCliTest {
 
     // the same command again resumes from the finished checkpoint and trains nothing more
     Run again = run("pretrain", "--data", p(train), "--checkpoint", p(checkpoint), "--image-size", "16",
-        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-dim", "8",
+        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-hidden", "32", "--head-dim", "8",
         "-n", "3", "-m", "2", "--steps", "3", "--lr", "1e-3", "--threads", "1", "--seed", "3");
     assertThat(again.code()).as(again.err()).isZero();
     assertThat(again.out()).contains("3 steps (0 this run");
@@ -123,7 +123,7 @@ class StableRepCliTest {
 
     // another configuration on the same checkpoint is a usage error naming it
     Run other = run("pretrain", "--data", p(train), "--checkpoint", p(checkpoint), "--image-size", "16",
-        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-dim", "8",
+        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-hidden", "32", "--head-dim", "8",
         "-n", "3", "-m", "2", "--steps", "4", "--lr", "1e-3", "--threads", "1", "--seed", "3");
     assertThat(other.code()).isEqualTo(2);
     assertThat(other.err()).contains("expected a run with configuration").doesNotContain("\tat ");
