@@ -17,16 +17,16 @@ public final class ConsoleProgress {
   private final long startNanos = System.nanoTime();
   private long lastDecile = -1;
 
-  ConsoleProgress(String label, long total) {
+  public ConsoleProgress(String label, long total) {
     this(label, total, System.out);
   }
 
-  /** A bar printed to {@code out}; the command line keeps stdout for results and uses stderr. */
+  /** Prints to {@code out}; redraws in place only when that is the terminal's standard output. */
   public ConsoleProgress(String label, long total, PrintStream out) {
     this.label = label;
     this.total = Math.max(1, total);
     this.out = out;
-    this.interactive = System.console() != null;
+    this.interactive = System.console() != null && out == System.out;
   }
 
   public void update(long done, String status) {
