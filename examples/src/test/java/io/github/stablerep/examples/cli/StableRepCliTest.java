@@ -127,6 +127,15 @@ class StableRepCliTest {
         "-n", "3", "-m", "2", "--steps", "4", "--lr", "1e-3", "--threads", "1", "--seed", "3");
     assertThat(other.code()).isEqualTo(2);
     assertThat(other.err()).contains("expected a run with configuration").doesNotContain("\tat ");
+
+    // SimCLR: every image its own caption, two views
+    Path simclr = tmp.resolve("run/simclr.safetensors");
+    Run s = run("pretrain", "--data", p(train), "--checkpoint", p(simclr), "--simclr", "--image-size", "16",
+        "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2", "--head-hidden", "32", "--head-dim", "8",
+        "-n", "3", "--steps", "1", "--threads", "1");
+    assertThat(s.code()).as(s.err()).isZero();
+    assertThat(s.err()).contains("18 captions, batch 3 x 2 = 6 images");
+    assertThat(TrainingCheckpoint.read(simclr).step()).isEqualTo(1);
   }
 
   @Test
