@@ -15,7 +15,7 @@ import java.util.List;
 import javax.imageio.ImageIO;
 
 /** A minimal line chart written as PNG with java.awt, so examples need no plotting library. */
-final class LineChart {
+public final class LineChart {
 
   private record Series(String name, double[] x, double[] y, Color color) {}
 
@@ -27,19 +27,19 @@ final class LineChart {
     new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0x9467bd)
   };
 
-  LineChart(String title, String xLabel, String yLabel) {
+  public LineChart(String title, String xLabel, String yLabel) {
     this.title = title;
     this.xLabel = xLabel;
     this.yLabel = yLabel;
   }
 
-  LineChart add(String name, double[] x, double[] y) {
+  public LineChart add(String name, double[] x, double[] y) {
     series.add(new Series(name, x.clone(), y.clone(), PALETTE[series.size() % PALETTE.length]));
     return this;
   }
 
   /** Writes the chart atomically: a temporary file in the same folder, then a move. */
-  void writePng(Path file) throws IOException {
+  public void writePng(Path file) throws IOException {
     int w = 800;
     int h = 480;
     int left = 70;

@@ -16,6 +16,8 @@ import io.github.stablerep.models.vit.ProjectionHeadGraph;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -280,7 +282,16 @@ public final class Pretrainer {
       return new Result(sd, graph.vit().classToken().name(), toArray(losses), resumedFrom, Duration.ZERO);
     }
     if (!sd.hasGradientFunction()) {
-      sd.createGradFunction();
+      // SameDiff M2.1 prints one "Added differentiated op" line per op to System.out while
+      // building the gradient function (a println, not a logger): hundreds of lines that would
+      // bury the progress bars. Standard output is muted for that call only.
+      PrintStream stdout = System.out;
+      System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+      try {
+        sd.createGradFunction();
+      } finally {
+        System.setOut(stdout);
+      }
     }
     SameDiff gradFn = sd.getFunction("grad");
     gradFn.setEnableCache(true);

@@ -1,0 +1,301 @@
+package io.github.stablerep.examples.demo;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import javax.imageio.ImageIO;
+import io.github.stablerep.augment.data.CaptionDataset;
+import io.github.stablerep.augment.data.CaptionGroup;
+import io.github.stablerep.eval.EvalPreprocessing;
+import io.github.stablerep.eval.data.Batch;
+import io.github.stablerep.eval.data.IdxDataset;
+import io.github.stablerep.eval.data.ImageDataset;
+import io.github.stablerep.eval.data.ImageFolderDataset;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.function.LongConsumer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * The main job's data: labelled train and test images in memory (for the probes), and the
+ * caption-grouped training set the pre-training phases sample from.
+ *
+ * <p>Sources ({@code --data}): the embedded Fashion-MNIST subset (classpath resources, see
+ * {@code PROVENANCE.md} next to them), a Fashion-MNIST/MNIST IDX folder, an ImageFolder root
+ * with {@code train/} and {@code test/} (or {@code val/}), or a caption manifest (then the
+ * probes run on the embedded subset). Every image is brought to {@code size × size} RGB in [0, 1]
+ * (short side resized, centre crop; one channel replicated to three).
+ *
+ * <p><b>Captions from labels.</b> Real images of a class stand in for the images a generator
+ * would make for one caption: each class's training images are shuffled (seeded) and cut into
+ * groups of {@value #GROUP} (StableRep generates 10 images per caption), and each group gets a
+ * caption from {@link #TEMPLATES}. The images are written once as PNGs under the output folder,
+ * because the sampler reads files.
+ */
+public final class DemoData {
+
+  /** Images per caption group, as StableRep's 10 generated images per caption. */
+  public static final int GROUP = 10;
+  /** Caption templates; {@code %s} is the class name. */
+  public static final List<String> TEMPLATES = List.of("a photo of a %s", "a product photo of a %s",
+      "a close-up photo of a %s", "a black and white photo of a %s", "a catalogue photo of a %s");
+  /** Fashion-MNIST's class names, in label order. */
+  public static final List<String> FASHION_MNIST = List.of("T-shirt/top", "trouser", "pullover", "dress", "coat",
+      "sandal", "shirt", "sneaker", "bag", "ankle boot");
+  static final String RESOURCES = "/io/github/stablerep/examples/demo/";
+  static final String[] IDX_FILES = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+      "t10k-labels-idx1-ubyte"};
+
+  /** Images {@code FLOAT [N, 3, S, S]} in [0, 1] and their labels. */
+  public record Labelled(INDArray images, int[] labels) {
+    public int size() {
+      return labels.length;
+    }
+
+    /** The first {@code perClass} images of each class, in reading order (all when larger). */
+    Labelled firstPerClass(int perClass, int classes) {
+      int[] taken = new int[classes];
+      List<Integer> keep = new ArrayList<>();
+      for (int i = 0; i < labels.length; i++) {
+        if (taken[labels[i]]++ < perClass) {
+          keep.add(i);
+        }
+      }
+      if (keep.size() == labels.length) {
+        return this;
+      }
+      long[] idx = keep.stream().mapToLong(Integer::longValue).toArray();
+      int[] l = keep.stream().mapToInt(i -> labels[i]).toArray();
+      return new Labelled(images.get(NDArrayIndex.indices(idx)).dup(), l);
+    }
+  }
+
+  /** Where the data came from, in words (also the PNG cache's key). */
+  private final String source;
+  private final List<String> classes;
+  private final Labelled train;
+  private final Labelled test;
+  private final CaptionDataset manifest;
+
+  private DemoData(String source, List<String> classes, Labelled train, Labelled test, CaptionDataset manifest) {
+    this.source = source;
+    this.classes = List.copyOf(classes);
+    this.train = train;
+    this.test = test;
+    this.manifest = manifest;
+  }
+
+  public String source() { return source; }
+  public List<String> classes() { return classes; }
+  public Labelled train() { return train; }
+  public Labelled test() { return test; }
+  /** The caption manifest given as {@code --data}, or null. */
+  public CaptionDataset manifest() { return manifest; }
+
+  /**
+   * Loads the data for a run.
+   *
+   * @param data {@code --data}, or null for the embedded subset
+   * @param work a folder for the embedded files
+   * @param size the side every image is brought to
+   * @param trainPerClass, testPerClass at most this many images per class (the first ones)
+   * @throws IllegalArgumentException when {@code data} is none of the accepted layouts, naming
+   *     what was looked for
+   */
+  public static DemoData load(Path data, Path work, int size, int trainPerClass, int testPerClass)
+      throws IOException {
+    DemoData d;
+    if (data == null) {
+      d = embedded(work, size);
+    } else if (Files.isRegularFile(data)) {
+      CaptionDataset m = CaptionDataset.fromManifest(data);
+      checkArgument(!m.captions().isEmpty(), "--data %s: expected a caption manifest with captions, found none", data);
+      DemoData e = embedded(work, size);
+      d = new DemoData("caption manifest " + data + " (probes on the embedded Fashion-MNIST subset)", e.classes,
+          e.train, e.test, m);
+    } else if (Files.isDirectory(data) && idxFile(data, IDX_FILES[0]) != null) {
+      d = idx(data, "IDX folder " + data, size);
+    } else if (Files.isDirectory(data) && Files.isDirectory(data.resolve("train"))
+        && (Files.isDirectory(data.resolve("test")) || Files.isDirectory(data.resolve("val")))) {
+      Path testDir = Files.isDirectory(data.resolve("test")) ? data.resolve("test") : data.resolve("val");
+      ImageFolderDataset tr = ImageFolderDataset.open(data.resolve("train"));
+      ImageFolderDataset te = ImageFolderDataset.open(testDir);
+      checkArgument(tr.classes().equals(te.classes()), "--data %s: expected the same class folders in train/ and %s/, "
+          + "found %s and %s", data, testDir.getFileName(), tr.classes(), te.classes());
+      d = new DemoData("ImageFolder " + data, tr.classes(), readAll(tr, size), readAll(te, size), null);
+    } else {
+      throw new IllegalArgumentException("--data " + data + ": expected a folder with train-images-idx3-ubyte[.gz] "
+          + "and the other IDX files, a folder with train/ and test/ (or val/) class folders, or a caption manifest "
+          + "file (caption_id<TAB>caption<TAB>path), found none of these");
+    }
+    int k = d.classes.size();
+    return new DemoData(d.source, d.classes, d.train.firstPerClass(trainPerClass, k),
+        d.test.firstPerClass(testPerClass, k), d.manifest);
+  }
+
+  private static DemoData embedded(Path work, int size) throws IOException {
+    Path dir = Files.createDirectories(work.resolve("embedded"));
+    for (String f : IDX_FILES) {
+      Path target = dir.resolve(f + ".gz");
+      if (!Files.exists(target)) {
+        try (InputStream in = DemoData.class.getResourceAsStream(RESOURCES + f + ".gz")) {
+          checkArgument(in != null, "classpath: expected the embedded dataset file %s%s.gz, found none", RESOURCES, f);
+          Path tmp = Files.createTempFile(dir, "." + f, ".tmp");
+          Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+    return idx(dir, "the embedded Fashion-MNIST subset", size);
+  }
+
+  private static Path idxFile(Path dir, String name) {
+    for (String candidate : new String[] {name + ".gz", name}) {
+      if (Files.isRegularFile(dir.resolve(candidate))) {
+        return dir.resolve(candidate);
+      }
+    }
+    return null;
+  }
+
+  private static DemoData idx(Path dir, String source, int size) throws IOException {
+    Path[] f = new Path[4];
+    for (int i = 0; i < 4; i++) {
+      f[i] = idxFile(dir, IDX_FILES[i]);
+      checkArgument(f[i] != null, "--data %s: expected %s or %s.gz next to %s, found neither", dir, IDX_FILES[i],
+          IDX_FILES[i], IDX_FILES[0]);
+    }
+    Labelled train = readAll(IdxDataset.open(f[0], f[1]), size);
+    Labelled test = readAll(IdxDataset.open(f[2], f[3]), size);
+    int max = Arrays.stream(train.labels()).max().orElse(0);
+    List<String> classes = new ArrayList<>();
+    for (int c = 0; c <= max; c++) {
+      classes.add(max == 9 ? FASHION_MNIST.get(c) : "class " + c);
+    }
+    return new DemoData(source, classes, train, test, null);
+  }
+
+  /** Reads every image, resized (short side) and centre-cropped to {@code size}, RGB in [0, 1]. */
+  static Labelled readAll(ImageDataset ds, int size) throws IOException {
+    EvalPreprocessing pre = EvalPreprocessing.builder().resizeShortSide(size).cropSize(size).mean(0, 0, 0)
+        .std(1, 1, 1).build();
+    INDArray all = Nd4j.create(DataType.FLOAT, ds.size(), 3, size, size);
+    int done = 0;
+    try (ImageDataset.Reader r = ds.reader()) {
+      while (done < ds.size()) {
+        Batch b = r.next(512);
+        checkArgument(!b.isEmpty(), "dataset: expected %s images, the reader ended after %s", ds.size(), done);
+        boolean ready = b.images().stream().allMatch(im -> im.size(1) == size && im.size(2) == size
+            && (im.size(0) == 1 || im.size(0) == 3));
+        if (ready && b.images().stream().allMatch(im -> im.size(0) == b.images().get(0).size(0))) {
+          // already the right size (IDX, CIFAR): one copy per channel for the whole batch,
+          // since per-image preprocessing costs a few ND4J ops per image
+          INDArray stacked = b.stack();
+          INDArray target = all.get(NDArrayIndex.interval(done, done + b.size()));
+          for (int ch = 0; ch < 3; ch++) {
+            target.get(NDArrayIndex.all(), NDArrayIndex.point(ch)).assign(
+                stacked.get(NDArrayIndex.all(), NDArrayIndex.point(stacked.size(1) == 1 ? 0 : ch)));
+          }
+          done += b.size();
+          continue;
+        }
+        for (INDArray im : b.images()) {
+          all.get(NDArrayIndex.point(done++)).assign(pre.apply(im));
+        }
+      }
+    }
+    return new Labelled(all, ds.labels());
+  }
+
+  /**
+   * Writes the training images as PNGs ({@code dir/<index>.png}) unless a previous run wrote the
+   * same ones (a marker holds the source and count), and returns their paths.
+   */
+  public List<Path> exportTrainImages(Path dir, LongConsumer progress) throws IOException {
+    Path marker = dir.resolve("READY");
+    String key = source + "; " + train.size() + " images; " + train.images().size(2) + " px\n";
+    List<Path> paths = new ArrayList<>();
+    for (int i = 0; i < train.size(); i++) {
+      paths.add(dir.resolve(i + ".png").toAbsolutePath());
+    }
+    if (Files.exists(marker) && Files.readString(marker, StandardCharsets.UTF_8).equals(key)) {
+      progress.accept(train.size());
+      return paths;
+    }
+    Files.createDirectories(dir);
+    Files.deleteIfExists(marker);
+    int s = (int) train.images().size(2);
+    int plane = s * s;
+    float[] px = train.images().dup().data().asFloat();
+    for (int i = 0; i < train.size(); i++) {
+      // ImageIO without a per-file fsync: the marker, written last, is what makes the set valid
+      BufferedImage img = new BufferedImage(s, s, BufferedImage.TYPE_INT_RGB);
+      int base = i * 3 * plane;
+      for (int y = 0; y < s; y++) {
+        for (int x = 0; x < s; x++) {
+          int o = base + y * s + x;
+          img.setRGB(x, y, (toByte(px[o]) << 16) | (toByte(px[o + plane]) << 8) | toByte(px[o + 2 * plane]));
+        }
+      }
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      ImageIO.write(img, "png", bytes);
+      Files.write(paths.get(i), bytes.toByteArray());
+      progress.accept(i + 1);
+    }
+    Files.writeString(marker, key, StandardCharsets.UTF_8);
+    return paths;
+  }
+
+  private static int toByte(float v) {
+    return Math.max(0, Math.min(255, Math.round(v * 255f)));
+  }
+
+  /**
+   * The stand-in caption set: each class's images shuffled with a seeded generator and cut into
+   * groups of {@value #GROUP}; group g of class c is caption {@code c<c>-<g>} with template g mod
+   * {@code TEMPLATES.size()}.
+   */
+  public CaptionDataset captionGroups(List<Path> images, long seed) {
+    List<CaptionGroup> groups = new ArrayList<>();
+    for (int c = 0; c < classes.size(); c++) {
+      List<Integer> members = new ArrayList<>();
+      for (int i = 0; i < train.size(); i++) {
+        if (train.labels()[i] == c) {
+          members.add(i);
+        }
+      }
+      Collections.shuffle(members, new Random(seed * 1_000_003L + c));
+      for (int g = 0; g * GROUP < members.size(); g++) {
+        List<Path> files = new ArrayList<>();
+        for (int i = g * GROUP; i < Math.min(members.size(), (g + 1) * GROUP); i++) {
+          files.add(images.get(members.get(i)));
+        }
+        groups.add(new CaptionGroup("c" + c + "-" + g, caption(c, g), files));
+      }
+    }
+    return CaptionDataset.of(groups);
+  }
+
+  /** Caption text {@code t} of class {@code c}. */
+  public String caption(int c, int t) {
+    return String.format(TEMPLATES.get(t % TEMPLATES.size()), classes.get(c).toLowerCase(java.util.Locale.ROOT));
+  }
+
+  /** The grayscale mean of each image as one row: the raw-pixel baseline's features. */
+  static INDArray rawPixels(Labelled l) {
+    return l.images().mean(1).reshape(l.size(), -1).castTo(DataType.FLOAT);
+  }
+}
