@@ -40,6 +40,7 @@ import picocli.CommandLine.Spec;
       "Run 'stablerep <command> --help' for a command's options."
     },
     subcommands = {
+      DemoCommand.class,
       GenerateCommand.class,
       PretrainCommand.class,
       EmbedCommand.class,

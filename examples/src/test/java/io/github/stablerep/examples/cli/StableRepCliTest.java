@@ -11,6 +11,7 @@ import io.github.stablerep.eval.KnnClassifier;
 import io.github.stablerep.eval.LinearProbe;
 import io.github.stablerep.eval.ProbeResult;
 import io.github.stablerep.eval.data.ImageFolderDataset;
+import io.github.stablerep.examples.demo.DemoOptions;
 import io.github.stablerep.models.diffusion.TinyPipelineFolder;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.WeightLayout;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -70,7 +72,11 @@ class StableRepCliTest {
 
   /** Class c: a colour and a stripe orientation of its own, plus noise. */
   static void writeClasses(Path root, int perClass, Random rng) throws Exception {
-    for (int c = 0; c < 3; c++) {
+    writeClasses(root, 3, perClass, rng);
+  }
+
+  static void writeClasses(Path root, int classes, int perClass, Random rng) throws Exception {
+    for (int c = 0; c < classes; c++) {
       Path dir = Files.createDirectories(root.resolve("class" + c));
       for (int i = 0; i < perClass; i++) {
         float[] px = new float[3 * 16 * 16];
@@ -78,7 +84,7 @@ class StableRepCliTest {
           for (int y = 0; y < 16; y++) {
             for (int x = 0; x < 16; x++) {
               double stripe = ((c == 0 ? x : c == 1 ? y : x + y) / 2) % 2;
-              double base = ch == c ? 0.7 : 0.2;
+              double base = ch == c % 3 ? 0.7 : 0.2;
               px[(ch * 16 + y) * 16 + x] = (float) Math.min(1, Math.max(0,
                   base + 0.2 * stripe + 0.08 * rng.nextGaussian()));
             }
@@ -285,6 +291,49 @@ class StableRepCliTest {
     assertThat(Files.readAllBytes(out.resolve("manifest.tsv"))).isEqualTo(before);
   }
 
+  /**
+   * {@code demo} hands every option to the main job's {@link DemoOptions}; the job itself, which
+   * {@code StableRepDemo.run} runs with them, is tested by StableRepDemoTest (the full run through
+   * the command line is {@link #demoRunsTheMainJobAndWritesItsFiles}, opt-in: about 40 s).
+   */
+  @Test
+  void demoPassesEveryOptionToTheMainJob() throws Exception {
+    Path data = Files.createDirectories(tmp.resolve("demo-opts"));
+    Path gen = Files.createDirectories(tmp.resolve("demo-gen"));
+    CommandLine cl = StableRepCli.commandLine(System.out, System.err);
+    CommandLine.ParseResult parsed = cl.parseArgs("demo", "--out", "o", "--size", "reduced", "--steps", "7",
+        "--data", p(data), "--generator", p(gen), "--generator-steps", "3", "--resume", "--seed", "9");
+    DemoCommand demo = (DemoCommand) parsed.subcommand().commandSpec().userObject();
+    assertThat(demo.options()).isEqualTo(new DemoOptions(Path.of("o"), DemoOptions.Size.REDUCED, 7, data, gen, 3,
+        true, 9));
+    DemoCommand defaults = (DemoCommand) StableRepCli.commandLine(System.out, System.err).parseArgs("demo")
+        .subcommand().commandSpec().userObject();
+    assertThat(defaults.options()).isEqualTo(DemoOptions.defaults());
+  }
+
+  /**
+   * The main job through the command line, at the CI size with 2 steps per phase, on a small
+   * ImageFolder (4 classes of 40 train and 5 test images: the 16 captions of 10 images a batch
+   * needs): its table and files are written. Opt-in (-Dslow=true): about 40 s.
+   */
+  @Test
+  @EnabledIfSystemProperty(named = "slow", matches = "true")
+  void demoRunsTheMainJobAndWritesItsFiles() throws Exception {
+    Path data = tmp.resolve("demo-data");
+    Random rng = new Random(11);
+    writeClasses(data.resolve("train"), 4, 40, rng);
+    writeClasses(data.resolve("test"), 4, 5, rng);
+    Path out = tmp.resolve("demo");
+    Run r = run("demo", "--size", "reduced", "--steps", "2", "--data", p(data), "--out", p(out), "--seed", "1");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("multi-positive").contains("SimCLR").contains("random init").contains("raw pixels");
+    for (String f : List.of("results.md", "augmented-views.png", "loss-curves.png", "pca-test-features.png")) {
+      assertThat(out.resolve(f)).as(f).isRegularFile();
+    }
+    assertThat(Images.read(out.resolve("loss-curves.png")).size(0)).isEqualTo(3);
+    assertThat(Files.readString(out.resolve("results.md"))).contains("multi-positive");
+  }
+
   @Test
   void badArgumentsGetOneLineAndExitCode2() throws Exception {
     Path png = train.resolve("class0/0.png");
@@ -301,6 +350,8 @@ class StableRepCliTest {
     cases.add(new String[] {"pretrain", "--data", p(train), "--checkpoint", p(tmp.resolve("c")), "-m", "1"});
     cases.add(new String[] {"pretrain", "--data", p(train), "--checkpoint", p(tmp.resolve("c")), "--preset", "HUGE"});
     cases.add(new String[] {"generate", "--model", p(tmp), "--captions", p(tmp.resolve("none")), "--out", "x"});
+    cases.add(new String[] {"demo", "--size", "huge"});
+    cases.add(new String[] {"demo", "--data", p(tmp.resolve("none"))});
     for (String[] args : cases) {
       Run r = run(args);
       String all = String.join(" ", args);
@@ -315,10 +366,10 @@ class StableRepCliTest {
   @Test
   void helpOfEveryCommandListsEveryOptionWithItsDefault() {
     CommandLine cl = StableRepCli.commandLine(System.out, System.err);
-    assertThat(cl.getSubcommands().keySet()).contains("generate", "pretrain", "embed", "probe", "export");
+    assertThat(cl.getSubcommands().keySet()).contains("demo", "generate", "pretrain", "embed", "probe", "export");
     Run top = run("--help");
     assertThat(top.code()).isZero();
-    for (String name : List.of("generate", "pretrain", "embed", "probe", "export")) {
+    for (String name : List.of("demo", "generate", "pretrain", "embed", "probe", "export")) {
       assertThat(top.out()).contains(name);
       Run h = run(name, "--help");
       assertThat(h.code()).isZero();
