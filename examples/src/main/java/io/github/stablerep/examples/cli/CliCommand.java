@@ -1,0 +1,72 @@
+package io.github.stablerep.examples.cli;
+
+import io.github.stablerep.examples.ConsoleProgress;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** What every subcommand shares: the run's streams, usage errors, progress bars and file output. */
+abstract class CliCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  PrintStream out = System.out;
+  PrintStream err = System.err;
+
+  final void streams(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  /** A usage error (exit code 2) naming the option, what was expected and what was found. */
+  final ParameterException usage(String format, Object... args) {
+    return new ParameterException(spec.commandLine(), String.format(format, args));
+  }
+
+  /** A progress bar on stderr, so stdout carries only results. */
+  final ConsoleProgress progress(String label, long total) {
+    return new ConsoleProgress(label, total, err);
+  }
+
+  /** Fails with a usage error unless {@code file} is an existing regular file. */
+  final Path existingFile(String option, Path file) {
+    if (file == null || !Files.isRegularFile(file)) {
+      throw usage("%s: expected an existing file, found %s", option,
+          file == null ? "nothing" : file + (Files.isDirectory(file) ? " (a folder)" : " (no such file)"));
+    }
+    return file;
+  }
+
+  /** Creates the parent folder of an output file. */
+  static Path prepareOutput(Path file) throws IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    return file;
+  }
+
+  /** Writes text through a temporary file renamed over the target, so readers never see half a file. */
+  static void writeAtomically(Path file, String text) throws IOException {
+    Path target = prepareOutput(file).toAbsolutePath();
+    Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+    try {
+      Files.writeString(temp, text, StandardCharsets.UTF_8);
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+}
