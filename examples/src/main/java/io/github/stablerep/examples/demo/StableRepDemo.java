@@ -84,7 +84,7 @@ public final class StableRepDemo {
 
     static Config of(DemoOptions o) {
       Config c = o.size() == DemoOptions.Size.FULL
-          ? new Config(28, 7, 128, 4, 4, 256, 128, 16, 6, 500, 1200, 200, 25, 1e-3, 5, 150)
+          ? new Config(28, 7, 128, 4, 4, 256, 128, 16, 6, 800, 1200, 200, 25, 1e-3, 7, 1000)
           : new Config(28, 7, 64, 2, 2, 128, 64, 16, 4, 120, 200, 50, 10, 1e-3, 3, 60);
       return o.steps() > 0 ? c.withSteps(o.steps()) : c;
     }
