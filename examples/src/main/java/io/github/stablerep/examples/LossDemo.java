@@ -2,6 +2,7 @@ package io.github.stablerep.examples;
 
 import io.github.stablerep.core.loss.LossResult;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
+import io.github.stablerep.core.train.Gradients;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -134,19 +135,8 @@ public final class LossDemo {
         .dataSetFeatureMapping("x")
         .dataSetLabelMapping("ids")
         .build());
-    createGradientsQuietly(sd);
+    Gradients.createGradientFunction(sd);  // quietly: SameDiff prints a line per op
     return sd;
-  }
-
-  /** SameDiff 1.0.0-M2.1 prints a line per op to stdout while it builds the backward graph. */
-  static void createGradientsQuietly(SameDiff sd) {
-    java.io.PrintStream stdout = System.out;
-    System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-    try {
-      sd.createGradFunction();
-    } finally {
-      System.setOut(stdout);
-    }
   }
 
   /** A batch of {@code batchImages / m} random captions with {@code m} random images each. */

@@ -19,8 +19,6 @@ import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import io.github.stablerep.models.vit.WeightLayout;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,7 +62,7 @@ public final class OwnTrainingLoop {
     // mvn exec:exec passes -Ddemo.args="--a 1 --b 2" as one argument: split it on whitespace
     args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
         .toArray(String[]::new);
-    Map<String, String> o = parse(args, "data", "out", "steps", "seed");
+    Map<String, String> o = ToyImages.parse(args, "data", "out", "steps", "seed");
     long seed = Long.parseLong(o.getOrDefault("seed", "0"));
     int steps = Integer.parseInt(o.getOrDefault("steps", "30"));
     Path out = o.containsKey("out") ? Files.createDirectories(Path.of(o.get("out")))
@@ -95,7 +93,7 @@ public final class OwnTrainingLoop {
     ProjectionHeadGraph head = headConfig.define(sd, vit.classToken(), VIEWS_PER_CAPTION, true);
     SDVariable lossVar = loss.define(sd, "loss", head.output(), captionIds);
     sd.setLossVariables(lossVar);
-    createGradientsQuietly(sd);
+    Gradients.createGradientFunction(sd);  // quietly: SameDiff prints a line per op
 
     List<String> trainable = new ArrayList<>(vit.variableNames());
     trainable.addAll(head.parameterNames());
@@ -155,17 +153,6 @@ public final class OwnTrainingLoop {
     System.out.println("wrote " + checkpoint + " and " + encoder);
   }
 
-  /** SameDiff 1.0.0-M2.1 prints a line per op to stdout while it builds the backward graph. */
-  static void createGradientsQuietly(SameDiff sd) {
-    PrintStream stdout = System.out;
-    System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-    try {
-      sd.createGradFunction();
-    } finally {
-      System.setOut(stdout);
-    }
-  }
-
   /**
    * Draws {@code captions} folders of {@code perCaption} 48×48 PNGs each: caption c is a shape
    * (disc, square or bar) of its own colour on its own background; the images of a caption differ
@@ -185,42 +172,9 @@ public final class OwnTrainingLoop {
         int cx = 12 + rnd.nextInt(24);
         int cy = 12 + rnd.nextInt(24);
         int r = 6 + rnd.nextInt(7);
-        float[] px = new float[3 * size * size];
-        for (int y = 0; y < size; y++) {
-          for (int x = 0; x < size; x++) {
-            int dx = x - cx;
-            int dy = y - cy;
-            boolean inside = switch (shape) {
-              case "disc" -> dx * dx + dy * dy <= r * r;
-              case "square" -> Math.abs(dx) <= r && Math.abs(dy) <= r;
-              default -> Math.abs(dx) <= 2 * r && Math.abs(dy) <= r / 3;
-            };
-            for (int ch = 0; ch < 3; ch++) {
-              float v = (inside ? fg[ch] : bg[ch]) + 0.08f * (float) rnd.nextGaussian();
-              px[ch * size * size + y * size + x] = Math.min(1f, Math.max(0f, v));
-            }
-          }
-        }
-        Images.writePng(dir.resolve(j + ".png"), Nd4j.create(px, new long[] {3, size, size}, 'c'));
+        Images.writePng(dir.resolve(j + ".png"), ToyImages.shape(shape, size, cx, cy, r, fg, bg, 0.08, rnd));
       }
     }
     return root;
-  }
-
-  /** {@code --name value} pairs; an unknown name or a missing value is one clear error. */
-  static Map<String, String> parse(String[] args, String... names) {
-    List<String> known = List.of(names);
-    Map<String, String> out = new HashMap<>();
-    for (int i = 0; i < args.length; i += 2) {
-      String a = args[i];
-      if (!a.startsWith("--") || !known.contains(a.substring(2))) {
-        throw new IllegalArgumentException("unknown argument '" + a + "'; expected one of --" + String.join(", --", known));
-      }
-      if (i + 1 >= args.length) {
-        throw new IllegalArgumentException("option " + a + " expects a value");
-      }
-      out.put(a.substring(2), args[i + 1]);
-    }
-    return out;
   }
 }

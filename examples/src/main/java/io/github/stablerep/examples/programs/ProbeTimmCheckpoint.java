@@ -17,14 +17,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Linear-probe and kNN a frozen ViT loaded from a timm-layout safetensors file.
@@ -52,7 +50,7 @@ public final class ProbeTimmCheckpoint {
     // mvn exec:exec passes -Ddemo.args="--a 1 --b 2" as one argument: split it on whitespace
     args = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(a -> !a.isBlank())
         .toArray(String[]::new);
-    Map<String, String> o = parse(args, "weights", "preset", "image-size", "train", "test", "out");
+    Map<String, String> o = ToyImages.parse(args, "weights", "preset", "image-size", "train", "test", "out");
     Path work = o.containsKey("out") ? Files.createDirectories(Path.of(o.get("out")))
         : Files.createTempDirectory("probe-timm");
 
@@ -141,42 +139,9 @@ public final class ProbeTimmCheckpoint {
         int r = 5 + rnd.nextInt(6);
         float[] fg = {rnd.nextFloat(), rnd.nextFloat(), rnd.nextFloat()};
         float[] bg = {rnd.nextFloat(), rnd.nextFloat(), rnd.nextFloat()};
-        float[] px = new float[3 * size * size];
-        for (int y = 0; y < size; y++) {
-          for (int x = 0; x < size; x++) {
-            int dx = x - cx;
-            int dy = y - cy;
-            boolean inside = switch (cls) {
-              case "disc" -> dx * dx + dy * dy <= r * r;
-              case "square" -> Math.abs(dx) <= r && Math.abs(dy) <= r;
-              default -> Math.abs(dx) <= 2 * r && Math.abs(dy) <= r / 3;
-            };
-            for (int ch = 0; ch < 3; ch++) {
-              float v = (inside ? fg[ch] : bg[ch]) + 0.05f * (float) rnd.nextGaussian();
-              px[ch * size * size + y * size + x] = Math.min(1f, Math.max(0f, v));
-            }
-          }
-        }
-        Images.writePng(dir.resolve(j + ".png"), Nd4j.create(px, new long[] {3, size, size}, 'c'));
+        Images.writePng(dir.resolve(j + ".png"), ToyImages.shape(cls, size, cx, cy, r, fg, bg, 0.05, rnd));
       }
     }
     return root;
-  }
-
-  /** {@code --name value} pairs; an unknown name or a missing value is one clear error. */
-  static Map<String, String> parse(String[] args, String... names) {
-    List<String> known = List.of(names);
-    Map<String, String> out = new HashMap<>();
-    for (int i = 0; i < args.length; i += 2) {
-      String a = args[i];
-      if (!a.startsWith("--") || !known.contains(a.substring(2))) {
-        throw new IllegalArgumentException("unknown argument '" + a + "'; expected one of --" + String.join(", --", known));
-      }
-      if (i + 1 >= args.length) {
-        throw new IllegalArgumentException("option " + a + " expects a value");
-      }
-      out.put(a.substring(2), args[i + 1]);
-    }
-    return out;
   }
 }

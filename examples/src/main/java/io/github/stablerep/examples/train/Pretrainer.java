@@ -10,14 +10,13 @@ import io.github.stablerep.augment.data.MultiViewSampler;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
 import io.github.stablerep.core.optim.WarmupCosineSchedule;
+import io.github.stablerep.core.train.Gradients;
 import io.github.stablerep.core.train.TrainingCheckpoint;
 import io.github.stablerep.models.vit.ProjectionHead;
 import io.github.stablerep.models.vit.ProjectionHeadGraph;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -281,18 +280,7 @@ public final class Pretrainer {
     if (step >= total) {
       return new Result(sd, graph.vit().classToken().name(), toArray(losses), resumedFrom, Duration.ZERO);
     }
-    if (!sd.hasGradientFunction()) {
-      // SameDiff M2.1 prints one "Added differentiated op" line per op to System.out while
-      // building the gradient function (a println, not a logger): hundreds of lines that would
-      // bury the progress bars. Standard output is muted for that call only.
-      PrintStream stdout = System.out;
-      System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-      try {
-        sd.createGradFunction();
-      } finally {
-        System.setOut(stdout);
-      }
-    }
+    Gradients.createGradientFunction(sd);  // quietly: SameDiff prints a line per op
     SameDiff gradFn = sd.getFunction("grad");
     gradFn.setEnableCache(true);
     Map<String, String> gradName = new LinkedHashMap<>();

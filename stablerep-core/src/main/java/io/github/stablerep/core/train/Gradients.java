@@ -2,6 +2,8 @@ package io.github.stablerep.core.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -45,9 +47,7 @@ public final class Gradients {
       SameDiff sd, Map<String, INDArray> placeholders, Collection<String> variables) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(variables != null && !variables.isEmpty(), "variables: expected at least one name, found %s", variables);
-    if (!sd.hasGradientFunction()) {
-      sd.createGradFunction();
-    }
+    createGradientFunction(sd);
     List<String> gradNames = new ArrayList<>();
     Map<String, String> variableOf = new HashMap<>();
     for (String v : variables) {
@@ -70,5 +70,25 @@ public final class Gradients {
       out.put(variableOf.get(e.getKey()), e.getValue());
     }
     return out;
+  }
+
+  /**
+   * Builds {@code sd}'s gradient function if it has none, with standard output muted: SameDiff
+   * 1.0.0-M2.1 prints one "Added differentiated op" line per op with {@code System.out.println}
+   * (not a logger) while it builds the backward graph, hundreds of lines that bury a training
+   * loop's progress output. Anything another thread prints during that call is dropped too.
+   */
+  public static void createGradientFunction(SameDiff sd) {
+    checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
+    if (sd.hasGradientFunction()) {
+      return;
+    }
+    PrintStream stdout = System.out;
+    System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+    try {
+      sd.createGradFunction();
+    } finally {
+      System.setOut(stdout);
+    }
   }
 }

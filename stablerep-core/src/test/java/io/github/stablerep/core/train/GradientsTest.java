@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -103,5 +105,27 @@ class GradientsTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("variables").hasMessageContaining("'nope'");
     assertThatThrownBy(() -> Gradients.calculate(sd, feed, List.of()))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("variables");
+  }
+
+  @Test
+  void createGradientFunctionBuildsItWithoutPrinting() {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream plain = new ByteArrayOutputStream();
+    ByteArrayOutputStream quiet = new ByteArrayOutputStream();
+    SameDiff reference = graph();
+    SameDiff library = graph();
+    try {
+      System.setOut(new PrintStream(plain, true));
+      reference.createGradFunction();
+      System.setOut(new PrintStream(quiet, true));
+      Gradients.createGradientFunction(library);
+      Gradients.createGradientFunction(library);  // a second call is a no-op
+    } finally {
+      System.setOut(stdout);
+    }
+    assertThat(plain.size()).as("SameDiff's own createGradFunction prints (the reason for the method)").isPositive();
+    assertThat(quiet.toString()).isEmpty();
+    assertThat(library.hasGradientFunction()).isTrue();
+    assertThat(System.out).isSameAs(stdout);
   }
 }
