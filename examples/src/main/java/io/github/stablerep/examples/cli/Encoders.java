@@ -161,8 +161,9 @@ final class Encoders {
   }
 
   /**
-   * The Pretrainer's checkpoints describe their ViT only in the configuration fingerprint it
-   * writes ({@code VisionTransformer.toString()}); the head count and epsilon are read from it.
+   * Checkpoints written before the Pretrainer stored {@code vit.heads} and {@code
+   * vit.layer_norm_eps} describe their ViT only in its configuration fingerprint ({@code
+   * VisionTransformer.toString()}); the head count and epsilon are then read from that.
    */
   private static Map<String, String> withFingerprint(Map<String, String> meta) {
     Map<String, String> m = new LinkedHashMap<>(meta);

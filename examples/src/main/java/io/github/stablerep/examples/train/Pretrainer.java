@@ -361,7 +361,10 @@ public final class Pretrainer {
       Files.createDirectories(parent);
     }
     TrainingCheckpoint.capture(sd, adamW).step(step).epoch(epoch).rngSeed(seed)
-        .metadata(Map.of(FINGERPRINT, fingerprint, LOSSES, history.toString())).build().write(checkpoint);
+        .metadata(Map.of(FINGERPRINT, fingerprint, LOSSES, history.toString(),
+            // not recoverable from the weights' shapes; read back by the CLI's embed and export
+            "vit.heads", Integer.toString(vit.heads()), "vit.layer_norm_eps", Double.toString(vit.layerNormEps())))
+        .build().write(checkpoint);
   }
 
   private static double[] toArray(List<Double> l) {
