@@ -21,9 +21,7 @@ safetensors is written by hand with struct + json (the package is not in Debian)
 
 Run from the repository root:  /usr/bin/python3 tools/reference/cli_reference.py
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -31,30 +29,12 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vit_reference import build, features, timm_key  # noqa: E402
+from vit_reference import build, features, timm_key, write_safetensors  # noqa: E402
 
 OUT = os.path.join("examples", "src", "test", "resources", "golden", "cli")
 SIZE, PATCH, WIDTH, DEPTH, HEADS, MLP = 16, 8, 16, 2, 2, 64
 MEAN = np.array([0.485, 0.456, 0.406])
 STD = np.array([0.229, 0.224, 0.225])
-
-
-def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": metadata}
-    offset = 0
-    blobs = []
-    for name, arr in tensors.items():
-        raw = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def library_layout(key, a):

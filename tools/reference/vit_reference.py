@@ -41,8 +41,9 @@ CONFIGS = [
 ]
 
 
-def write_safetensors(path, tensors):
-    header = {"__metadata__": {"format": "pt", "source": "vit_reference.py"}}
+def write_safetensors(path, tensors, metadata=None):
+    """float32 safetensors, written by hand so the reference needs no safetensors package."""
+    header = {"__metadata__": metadata if metadata is not None else {"format": "pt", "source": "vit_reference.py"}}
     offset = 0
     blobs = []
     for name, arr in tensors.items():
