@@ -158,11 +158,11 @@ class ReadmeTourTest {
         Map<String, INDArray> feed = new HashMap<>(encoder.noiseFeed(n * m, step));  // drop-path noise, if any
         feed.put("images", batch.images());
         feed.put("ids", Nd4j.createFromArray(batch.positionalIds()));
-        Map<String, INDArray> stats = sd.output(feed, head.statisticNames());  // BatchNorm batch statistics
-        Map<String, INDArray> grads = Gradients.calculate(sd, feed, params);  // sd.calculateGradients, reusing memory
+        Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, params, head.statisticNames());
+        Map<String, INDArray> grads = pass.gradients();  // one pass gives gradients and the head's batch statistics
         GradientClipping.clipByGlobalNorm(grads, 1.0);                       // optional; the reference does not clip
         opt.step(sd, grads);
-        head.updateRunningStatistics(stats);                                 // torch's running mean and variance
+        head.updateRunningStatistics(pass.outputs());                        // torch's running mean and variance
       }
     }
     // tour:train end

@@ -124,10 +124,10 @@ public final class OwnTrainingLoop {
           feed.put("images", batch.images());
           feed.put("caption_ids", Nd4j.createFromArray(batch.positionalIds()));
 
-          // Gradients.calculate returns gradients only; the loss value and the head's batch
-          // statistics come from a forward pass on the same feed, before the weights move.
-          Map<String, INDArray> outputs = sd.output(feed, monitored);
-          Map<String, INDArray> grads = Gradients.calculate(sd, feed, trainable);
+          // one pass: the gradients, plus the loss value and the head's batch statistics
+          Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, trainable, monitored);
+          Map<String, INDArray> outputs = pass.outputs();
+          Map<String, INDArray> grads = pass.gradients();
           double gradNorm = GradientClipping.clipByGlobalNorm(grads, 3.0);
           double lr = optimizer.step(sd, grads);
           head.updateRunningStatistics(outputs);

@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -67,9 +66,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * epoch. An interrupted run resumed this way ends with exactly the weights of an uninterrupted
  * one on the same machine and backend (tested).
  *
- * <p><b>Gradients</b> come from SameDiff's gradient function with its array cache on, as core's
- * {@code Gradients.calculate} does, requesting the loss and the BatchNorm batch statistics from
- * the same pass, so a step runs the forward pass once.
+ * <p><b>Gradients</b>, the loss and the BatchNorm batch statistics come from one pass through
+ * SameDiff's gradient function ({@code Gradients.calculateWithOutputs}), so a step runs the
+ * forward pass once.
  *
  * <p>Immutable; {@link #train} builds a fresh graph each call and is not meant to run twice at
  * once on the same checkpoint file.
@@ -280,19 +279,8 @@ public final class Pretrainer {
     if (step >= total) {
       return new Result(sd, graph.vit().classToken().name(), toArray(losses), resumedFrom, Duration.ZERO);
     }
-    Gradients.createGradientFunction(sd);  // quietly: SameDiff prints a line per op
-    SameDiff gradFn = sd.getFunction("grad");
-    gradFn.setEnableCache(true);
-    Map<String, String> gradName = new LinkedHashMap<>();
-    for (String p : graph.parameters()) {
-      SDVariable grad = sd.getVariable(p).getGradient();
-      if (grad != null) {
-        gradName.put(grad.name(), p);
-      }
-    }
-    List<String> requested = new ArrayList<>(gradName.keySet());
-    requested.add(LOSS);
-    requested.addAll(graph.head().statisticNames());
+    List<String> monitored = new ArrayList<>(graph.head().statisticNames());
+    monitored.add(LOSS);
     int batch = batchSize();
     long trainedHere = 0;
     try (MultiViewSampler sampler = sampler(threads)) {
@@ -319,9 +307,9 @@ public final class Pretrainer {
             Map<String, INDArray> feed = new HashMap<>();
             feed.put(IMAGES, b.images());
             feed.put(IDS, Nd4j.createFromArray(ids));
-            Map<String, INDArray> out = gradFn.output(feed, requested.toArray(new String[0]));
-            Map<String, INDArray> grads = new LinkedHashMap<>();
-            gradName.forEach((g, p) -> grads.put(p, out.get(g)));
+            Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, graph.parameters(), monitored);
+            Map<String, INDArray> out = pass.outputs();
+            Map<String, INDArray> grads = pass.gradients();
             double loss = out.get(LOSS).getDouble(0);
             checkArgument(Double.isFinite(loss), "loss: expected a finite value at step %s, found %s", (Object) step, loss);
             graph.head().updateRunningStatistics(out);

@@ -45,32 +45,60 @@ public final class Gradients {
    */
   public static Map<String, INDArray> calculate(
       SameDiff sd, Map<String, INDArray> placeholders, Collection<String> variables) {
+    return calculateWithOutputs(sd, placeholders, variables, List.of()).gradients();
+  }
+
+  /**
+   * {@link #calculate} plus forward values of the same pass, e.g. the loss and a BatchNorm
+   * head's batch statistics: the gradient function computes them anyway, so a training loop
+   * needs no second forward pass (which would also cost a second drop-path draw to keep equal).
+   *
+   * @param outputs names of variables of {@code sd} whose values this step should return
+   * @throws IllegalArgumentException if a name is not a variable of {@code sd}
+   */
+  public static Step calculateWithOutputs(SameDiff sd, Map<String, INDArray> placeholders,
+      Collection<String> variables, Collection<String> outputs) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(variables != null && !variables.isEmpty(), "variables: expected at least one name, found %s", variables);
+    checkArgument(outputs != null, "outputs: expected a collection of names (possibly empty), found null");
     createGradientFunction(sd);
-    List<String> gradNames = new ArrayList<>();
+    List<String> requested = new ArrayList<>();
     Map<String, String> variableOf = new HashMap<>();
     for (String v : variables) {
       checkArgument(sd.hasVariable(v), "variables: expected names of variables in sd, found '%s'", v);
       SDVariable grad = sd.getVariable(v).getGradient();
       if (grad != null) {
-        gradNames.add(grad.name());
+        requested.add(grad.name());
         variableOf.put(grad.name(), v);
       }
     }
-    Map<String, INDArray> out = new HashMap<>();
-    if (gradNames.isEmpty()) {
-      return out;
+    for (String o : outputs) {
+      checkArgument(sd.hasVariable(o), "outputs: expected names of variables in sd, found '%s'", o);
+      requested.add(o);
+    }
+    Map<String, INDArray> gradients = new HashMap<>();
+    Map<String, INDArray> values = new HashMap<>();
+    if (requested.isEmpty()) {
+      return new Step(gradients, values);
     }
     SameDiff gradFn = sd.getFunction("grad");
     gradFn.setEnableCache(true);
     gradFn.setListeners(sd.getListeners());
-    Map<String, INDArray> grads = gradFn.output(placeholders, gradNames.toArray(new String[0]));
-    for (Map.Entry<String, INDArray> e : grads.entrySet()) {
-      out.put(variableOf.get(e.getKey()), e.getValue());
+    Map<String, INDArray> all = gradFn.output(placeholders, requested.toArray(new String[0]));
+    for (Map.Entry<String, INDArray> e : all.entrySet()) {
+      String variable = variableOf.get(e.getKey());
+      if (variable != null) {
+        gradients.put(variable, e.getValue());
+      }
     }
-    return out;
+    for (String o : outputs) {
+      values.put(o, all.get(o));
+    }
+    return new Step(gradients, values);
   }
+
+  /** One training step's gradients (keyed by variable name) and requested forward values. */
+  public record Step(Map<String, INDArray> gradients, Map<String, INDArray> outputs) {}
 
   /**
    * Builds {@code sd}'s gradient function if it has none, with standard output muted: SameDiff

@@ -97,6 +97,27 @@ class GradientsTest {
     assertThat(first.get("w1").data().asFloat()).containsExactly(copy.data().asFloat());
   }
 
+  /** One pass gives sd.calculateGradients' gradients and sd.output's forward values. */
+  @Test
+  void withOutputsMatchesCalculateGradientsAndOutput() {
+    SameDiff reference = graph();
+    SameDiff library = graph();
+    List<String> names = List.of("w1", "b1", "w2", "g");
+    Map<String, INDArray> feed = Map.of("x", gaussian(new Random(4), 6, 12), "ids", Nd4j.createFromArray(0L, 1, 2, 0, 1, 2));
+    Map<String, INDArray> expected = reference.calculateGradients(feed, names);
+    double expectedLoss = reference.output(feed, "loss").get("loss").getDouble(0);
+    Gradients.Step step = Gradients.calculateWithOutputs(library, feed, names, List.of("loss"));
+    assertThat(step.outputs().keySet()).containsExactly("loss");
+    assertThat(step.outputs().get("loss").getDouble(0)).isEqualTo(expectedLoss);
+    assertThat(step.gradients().keySet()).containsExactlyInAnyOrderElementsOf(names);
+    for (String v : names) {
+      assertThat(step.gradients().get(v).dup().data().asFloat()).as(v)
+          .containsExactly(expected.get(v).dup().data().asFloat());
+    }
+    assertThatThrownBy(() -> Gradients.calculateWithOutputs(library, feed, names, List.of("nope")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outputs").hasMessageContaining("'nope'");
+  }
+
   @Test
   void rejectsUnknownNamesAndEmptyLists() {
     SameDiff sd = graph();
