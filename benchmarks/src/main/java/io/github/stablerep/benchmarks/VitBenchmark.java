@@ -114,7 +114,10 @@ public class VitBenchmark {
 
   @Benchmark
   public double trainStep() {
-    return adamW.step(sd, Gradients.calculate(sd, batch, java.util.Arrays.asList(params)));
+    Map<String, INDArray> grads = Gradients.calculate(sd, batch, java.util.Arrays.asList(params));
+    double lr = adamW.step(sd, grads);
+    Gradients.recycle(sd, grads.values());
+    return lr;
   }
 
   /** Forward and backward without the optimiser: trainStep minus this = AdamW's cost. */

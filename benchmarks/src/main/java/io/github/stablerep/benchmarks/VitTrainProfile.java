@@ -3,6 +3,7 @@ package io.github.stablerep.benchmarks;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
 import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.train.ReusingMemoryManager;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import io.github.stablerep.models.vit.VitPreset;
@@ -20,6 +21,7 @@ import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,7 +37,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * java -Dorg.bytedeco.javacpp.platform.extension=-onednn -Xmx2g \
  *   -Dorg.bytedeco.javacpp.maxbytes=16G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G \
  *   -cp benchmarks/target/benchmarks.jar io.github.stablerep.benchmarks.VitTrainProfile \
- *   [model=B_16_d1] [steps=3] [gradients=library|samediff] [profile=true] [batch=16]
+ *   [model=B_16_d1] [steps=3] [gradients=library|shapecache|samediff] [profile=true] [batch=16]
  * </pre>
  *
  * <p>Per step: wall time, the process's resident set (from /proc) and JavaCPP's physical-bytes
@@ -46,7 +48,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * array release), and bytes of outputs.
  *
  * <p>{@code gradients=samediff} uses {@code sd.calculateGradients}; {@code library} uses
- * {@link Gradients#calculate}, which lets SameDiff release and reuse intermediate arrays.
+ * {@link Gradients#calculate}, which lets SameDiff release intermediate arrays and reuses them
+ * through a {@link ReusingMemoryManager}; {@code shapecache} releases them to SameDiff's own
+ * exact-shape cache instead (what {@code Gradients} did before).
  */
 public final class VitTrainProfile {
 
@@ -116,6 +120,26 @@ public final class VitTrainProfile {
     }
   }
 
+  /**
+   * What {@link Gradients#calculate} did before it had its own memory manager: the gradient
+   * function with SameDiff's cache on, i.e. its exact-shape {@code ArrayCacheMemoryMgr}.
+   */
+  static Map<String, INDArray> shapeCacheGradients(SameDiff sd, Map<String, INDArray> feed, List<String> params) {
+    Gradients.createGradientFunction(sd);
+    SameDiff gradFn = sd.getFunction("grad");
+    gradFn.setEnableCache(true);
+    List<String> names = new ArrayList<>();
+    for (String p : params) {
+      names.add(sd.getVariable(p).getGradient().name());
+    }
+    Map<String, INDArray> out = gradFn.output(feed, names.toArray(new String[0]));
+    Map<String, INDArray> grads = new HashMap<>();
+    for (String p : params) {
+      grads.put(p, out.get(sd.getVariable(p).getGradient().name()));
+    }
+    return grads;
+  }
+
   static long[] procStat() throws Exception {
     // /proc/self/stat fields: 10 minflt, 14 utime, 15 stime (clock ticks)
     String s = Files.readString(Path.of("/proc/self/stat"));
@@ -142,7 +166,6 @@ public final class VitTrainProfile {
     String model = a.get("model");
     int steps = Integer.parseInt(a.get("steps"));
     int batch = Integer.parseInt(a.get("batch"));
-    boolean library = a.get("gradients").equals("library");
     VisionTransformer.Builder b = VisionTransformer.builder().imageSize(224).seed(42);
     if (model.endsWith("_d1")) {
       b.preset(VitPreset.valueOf(model.substring(0, model.length() - 3))).depth(1);
@@ -174,15 +197,25 @@ public final class VitTrainProfile {
       }
       long[] p0 = procStat();
       long t0 = System.nanoTime();
-      Map<String, INDArray> grads = library ? Gradients.calculate(sd, feed, params) : sd.calculateGradients(feed, params);
+      Map<String, INDArray> grads = switch (a.get("gradients")) {
+        case "library" -> Gradients.calculate(sd, feed, params);
+        case "shapecache" -> shapeCacheGradients(sd, feed, params);
+        default -> sd.calculateGradients(feed, params);
+      };
       long t1 = System.nanoTime();
       adamW.step(sd, grads);
+      Gradients.recycle(sd, grads.values());
       long t2 = System.nanoTime();
       long[] p1 = procStat();
       System.out.printf("step %d: gradients %.0f ms, AdamW %.0f ms; RSS %d MB, JavaCPP physical %d MB, "
               + "minor faults %d, user %.1f s, sys %.1f s%n",
           step, (t1 - t0) / 1e6, (t2 - t1) / 1e6, rssMb(), Pointer.physicalBytes() >> 20, p1[0] - p0[0],
           (p1[1] - p0[1]) / 100.0, (p1[2] - p0[2]) / 100.0);
+      InferenceSession session = sd.getFunction("grad").getSessions().get(Thread.currentThread().getId());
+      if (session != null && session.getMmgr() instanceof ReusingMemoryManager m) {
+        System.out.printf("  memory manager: %d reused, %d fresh (%d MB fresh so far), %d MB pooled%n",
+            m.reusedCount(), m.allocatedCount(), m.allocatedBytes() >> 20, m.pooledBytes() >> 20);
+      }
       if (profile) {
         sd.setListeners();
       }

@@ -162,6 +162,7 @@ class ReadmeTourTest {
         Map<String, INDArray> grads = pass.gradients();  // one pass gives gradients and the head's batch statistics
         GradientClipping.clipByGlobalNorm(grads, 1.0);                       // optional; the reference does not clip
         opt.step(sd, grads);
+        Gradients.recycle(sd, grads.values());                               // next step reuses their buffers
         head.updateRunningStatistics(pass.outputs());                        // torch's running mean and variance
       }
     }

@@ -130,6 +130,7 @@ public final class OwnTrainingLoop {
           Map<String, INDArray> grads = pass.gradients();
           double gradNorm = GradientClipping.clipByGlobalNorm(grads, 3.0);
           double lr = optimizer.step(sd, grads);
+          Gradients.recycle(sd, grads.values()); // their buffers become the next step's gradients
           head.updateRunningStatistics(outputs);
 
           double value = outputs.get(lossVar.name()).getDouble(0);

@@ -314,6 +314,7 @@ public final class Pretrainer {
             checkArgument(Double.isFinite(loss), "loss: expected a finite value at step %s, found %s", (Object) step, loss);
             graph.head().updateRunningStatistics(out);
             double lr = adamW.step(sd, grads);
+            Gradients.recycle(sd, grads.values());
             losses.add(loss);
             step++;
             trainedHere++;

@@ -79,11 +79,13 @@ class MultiPositiveContrastiveLossProperties {
     LossResult a = LOSS.compute(b.embeddings(), b.idArray());
     LossResult p = LOSS.compute(permuted, Nd4j.createFromArray(ids));
     assertThat(p.value()).isCloseTo(a.value(), org.assertj.core.data.Offset.offset(relTol(a.value())));
-    // permuting reorders the sums inside the GEMMs: fp32 rounding, up to ~1e-5 of the largest entry
+    // permuting reorders the sums inside the GEMMs: fp32 rounding, up to ~1e-5 of the largest
+    // entry; a gradient near zero is a sum of terms that cancel, each up to ~1e-2 here, so the
+    // rounding floor is set by them (1.02e-7 seen at 10x the tries), not by the tiny result
     for (int i = 0; i < b.n(); i++) {
       INDArray expected = a.gradient().getRow(perm[i]);
       assertThat(p.gradient().getRow(i).sub(expected).amaxNumber().doubleValue())
-          .isLessThanOrEqualTo(1e-4 * Math.max(1e-3, a.gradient().amaxNumber().doubleValue()));
+          .isLessThanOrEqualTo(1e-4 * Math.max(1e-2, a.gradient().amaxNumber().doubleValue()));
     }
   }
 

@@ -84,6 +84,50 @@ class GradientsTest {
     }
   }
 
+  /**
+   * A loop that recycles each step's gradients still gets sd.calculateGradients' numbers bit for
+   * bit, and once warm it allocates nothing new: every intermediate and every gradient lands in a
+   * buffer of an earlier step.
+   */
+  @Test
+  void recycledStepsStayExactAndStopAllocating() {
+    SameDiff reference = graph();
+    SameDiff library = graph();
+    List<String> names = List.of("w1", "b1", "w2", "g");
+    Random rng = new Random(5);
+    long freshAfterWarmUp = -1;
+    for (int call = 0; call < 6; call++) {
+      Map<String, INDArray> feed = Map.of("x", gaussian(rng, 8, 12), "ids", Nd4j.createFromArray(0L, 1, 2, 3, 0, 1, 2, 3));
+      Map<String, INDArray> expected = reference.calculateGradients(feed, names);
+      Map<String, INDArray> actual = Gradients.calculate(library, feed, names);
+      for (String v : names) {
+        assertThat(actual.get(v).dup().data().asFloat()).as("%s, call %s", v, call)
+            .containsExactly(expected.get(v).dup().data().asFloat());
+        reference.getArrForVarName(v).subi(expected.get(v).mul(0.1));
+        library.getArrForVarName(v).subi(actual.get(v).mul(0.1));
+      }
+      Gradients.recycle(library, actual.values());
+      ReusingMemoryManager memory = (ReusingMemoryManager) library.getFunction("grad").getSessions()
+          .get(Thread.currentThread().getId()).getMmgr();
+      if (call == 2) {
+        freshAfterWarmUp = memory.allocatedCount();
+      } else if (call > 2) {
+        assertThat(memory.allocatedCount()).as("fresh allocations after call %s", call).isEqualTo(freshAfterWarmUp);
+        assertThat(memory.reusedCount()).isPositive();
+      }
+    }
+  }
+
+  @Test
+  void recycleWithoutAGradientFunctionDoesNothing() {
+    SameDiff sd = graph();
+    INDArray a = Nd4j.ones(DataType.FLOAT, 3);
+    Gradients.recycle(sd, List.of(a));
+    assertThat(a.data().asFloat()).containsExactly(1f, 1f, 1f);
+    assertThatThrownBy(() -> Gradients.recycle(sd, null))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("arrays");
+  }
+
   @Test
   void gradientsStayValidAfterLaterCalls() {
     SameDiff sd = graph();
