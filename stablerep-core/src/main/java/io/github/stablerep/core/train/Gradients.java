@@ -107,8 +107,8 @@ public final class Gradients {
    * garbage collector would otherwise free them at some later point. Without it memory grows by
    * one set of gradients per step until a GC runs (344 MB per step for ViT-B/16).
    *
-   * <p>The caller must not touch the arrays afterwards: their buffers become the next step's
-   * outputs. Arrays that share a buffer with another live array are left alone. Does nothing if
+   * <p>The caller must not touch the arrays, or views of them, afterwards: their buffers become
+   * the next step's outputs. Views themselves are left alone. Does nothing if
    * {@code sd} has no gradient function or this thread has not computed gradients with it.
    */
   public static void recycle(SameDiff sd, Collection<INDArray> arrays) {
@@ -120,7 +120,7 @@ public final class Gradients {
       return;
     }
     for (INDArray array : arrays) {
-      memory.release(array);
+      memory.reclaim(array);
     }
   }
 

@@ -105,6 +105,21 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
 
   @Override
   public void release(INDArray array) {
+    pool(array, true);
+  }
+
+  /**
+   * Pools an array that its caller owns outright, such as a gradient the optimiser has applied.
+   * Unlike {@link #release} it does not consult ND4J's native use count: after an eager op (say
+   * {@code t.muli(g)}) the op's native context keeps a reference to {@code g}'s buffer until the
+   * garbage collector frees the context, so every gradient an optimiser has touched counts as
+   * shared. The caller vouches that no view of the array is still in use.
+   */
+  public void reclaim(INDArray array) {
+    pool(array, false);
+  }
+
+  private void pool(INDArray array, boolean checkUseCount) {
     if (array == null || array.isEmpty() || array.data() == null) {
       return;
     }
@@ -114,7 +129,7 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
         && buffer.length() == array.length()
         && !buffer.wasClosed()
         && !pooled.contains(buffer)
-        && Nd4j.getExecutioner().useCount(buffer) <= 1;
+        && (!checkUseCount || Nd4j.getExecutioner().useCount(buffer) <= 1);
     if (!exclusive) {
       // Closing a buffer that a live view shares would close the view too (ND4J marks both
       // closed), so it is left to the garbage collector.

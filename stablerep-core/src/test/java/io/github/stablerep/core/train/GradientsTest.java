@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
+import io.github.stablerep.core.optim.AdamW;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.util.List;
@@ -95,6 +96,10 @@ class GradientsTest {
     SameDiff library = graph();
     List<String> names = List.of("w1", "b1", "w2", "g");
     Random rng = new Random(5);
+    // AdamW's eager ops leave the gradients with a native use count of 2, which release() alone
+    // would take for a live view; recycle must pool them anyway
+    AdamW referenceOptimiser = AdamW.builder().learningRate(0.05).build();
+    AdamW libraryOptimiser = AdamW.builder().learningRate(0.05).build();
     long freshAfterWarmUp = -1;
     for (int call = 0; call < 6; call++) {
       Map<String, INDArray> feed = Map.of("x", gaussian(rng, 8, 12), "ids", Nd4j.createFromArray(0L, 1, 2, 3, 0, 1, 2, 3));
@@ -103,9 +108,9 @@ class GradientsTest {
       for (String v : names) {
         assertThat(actual.get(v).dup().data().asFloat()).as("%s, call %s", v, call)
             .containsExactly(expected.get(v).dup().data().asFloat());
-        reference.getArrForVarName(v).subi(expected.get(v).mul(0.1));
-        library.getArrForVarName(v).subi(actual.get(v).mul(0.1));
       }
+      referenceOptimiser.step(reference, expected);
+      libraryOptimiser.step(library, actual);
       Gradients.recycle(library, actual.values());
       ReusingMemoryManager memory = (ReusingMemoryManager) library.getFunction("grad").getSessions()
           .get(Thread.currentThread().getId()).getMmgr();

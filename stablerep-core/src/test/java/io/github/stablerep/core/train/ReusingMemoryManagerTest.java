@@ -63,6 +63,21 @@ class ReusingMemoryManagerTest {
   }
 
   @Test
+  void reclaimPoolsWhatAnEagerOpLeftMarkedAsShared() {
+    ReusingMemoryManager memory = ReusingMemoryManager.withMaxPooledBytes(1 << 20);
+    INDArray gradient = memory.allocate(false, DataType.FLOAT, 4, 8);
+    gradient.assign(1);
+    Nd4j.ones(DataType.FLOAT, 4, 8).muli(gradient);   // a custom op's context now holds the buffer
+    memory.release(gradient);
+    assertThat(memory.pooledBytes()).as("release() takes the extra native reference for a view").isZero();
+    memory.reclaim(gradient);
+    assertThat(memory.pooledBytes()).isEqualTo(4 * 8 * 4);
+    INDArray view = memory.allocate(false, DataType.FLOAT, 32).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 4));
+    memory.reclaim(view);   // a view is never pooled, even when its caller vouches for it
+    assertThat(memory.pooledBytes()).isZero();
+  }
+
+  @Test
   void aBufferIsPooledOnceAndHandedOutOnce() {
     ReusingMemoryManager memory = ReusingMemoryManager.withMaxPooledBytes(1 << 20);
     INDArray a = memory.allocate(false, DataType.FLOAT, 8);
