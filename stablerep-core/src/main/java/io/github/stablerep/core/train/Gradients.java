@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -13,7 +14,12 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
+import io.github.stablerep.core.internal.LeanBiasAdd;
+import org.nd4j.imports.converters.DifferentialFunctionClassHolder;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BiasAdd;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * {@code sd.calculateGradients} without its memory blow-up: the same gradients, computed so that
@@ -30,8 +36,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link ReusingMemoryManager}, which hands it out again for the next array of the same length.
  *
  * <p>The gradients are bit-for-bit those of {@code sd.calculateGradients} (tested over repeated
- * calls, where the cache is warm). Listeners set on {@code sd} are passed on as SameDiff does;
- * they see the step as an inference operation.
+ * calls, where the cache is warm), except a {@code biasAdd}'s bias gradient when this class built
+ * the gradient function: it is summed as a matrix product (see {@link
+ * #createGradientFunction}), which changes the summation order only. Listeners set on {@code sd}
+ * are passed on as SameDiff does; they see the step as an inference operation.
  */
 public final class Gradients {
 
@@ -144,10 +152,20 @@ public final class Gradients {
   public record Step(Map<String, INDArray> gradients, Map<String, INDArray> outputs) {}
 
   /**
-   * Builds {@code sd}'s gradient function if it has none, with standard output muted: SameDiff
-   * 1.0.0-M2.1 prints one "Added differentiated op" line per op with {@code System.out.println}
-   * (not a logger) while it builds the backward graph, hundreds of lines that bury a training
-   * loop's progress output. Anything another thread prints during that call is dropped too.
+   * Builds {@code sd}'s gradient function if it has none, with standard output muted and with
+   * leaner backward ops where M2.1's are slow.
+   *
+   * <p>Muted: SameDiff 1.0.0-M2.1 prints one "Added differentiated op" line per op with {@code
+   * System.out.println} (not a logger) while it builds the backward graph, hundreds of lines that
+   * bury a training loop's progress output. Anything another thread prints during that call is
+   * dropped too.
+   *
+   * <p>Leaner: SameDiff differentiates copies of the graph's ops that it re-creates from their
+   * serialised form, looking the class up by op name, so a subclass's {@code doDiff} is never
+   * called. For the duration of this call the lookup for {@code biasadd} returns {@link
+   * LeanBiasAdd}, whose bias gradient is a matrix product instead of M2.1's column reduction
+   * (24x faster on a ViT MLP activation); the forward op is unchanged. Another thread that
+   * deserialises a graph during this call would get the same substitution, with the same values.
    */
   public static void createGradientFunction(SameDiff sd) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
@@ -155,11 +173,46 @@ public final class Gradients {
       return;
     }
     PrintStream stdout = System.out;
-    System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+    synchronized (Gradients.class) {
+      System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+      Runnable restore = substitute(BiasAdd.class, LeanBiasAdd.class);
+      try {
+        sd.createGradFunction();
+      } finally {
+        restore.run();
+        System.setOut(stdout);
+      }
+    }
+  }
+
+  /**
+   * Makes ND4J's op registry return {@code replacement} where it would return {@code original};
+   * returns what undoes it. If the registry is not laid out as in M2.1, nothing is substituted.
+   */
+  @SuppressWarnings("unchecked")
+  private static Runnable substitute(Class<? extends DynamicCustomOp> original, Class<?> replacement) {
     try {
-      sd.createGradFunction();
-    } finally {
-      System.setOut(stdout);
+      String name = original.getDeclaredConstructor().newInstance().opName();
+      long hash = Nd4j.getExecutioner().getCustomOperations().get(name).getHash();
+      DifferentialFunctionClassHolder holder = DifferentialFunctionClassHolder.getInstance();
+      Field single = DifferentialFunctionClassHolder.class.getDeclaredField("customOpHashToClass");
+      Field multiple = DifferentialFunctionClassHolder.class.getDeclaredField("customOpHashToClasses");
+      single.setAccessible(true);
+      multiple.setAccessible(true);
+      Map<Long, Class<?>> byHash = (Map<Long, Class<?>>) single.get(holder);
+      Map<Long, Map<String, Class<?>>> byHashAndName = (Map<Long, Map<String, Class<?>>>) multiple.get(holder);
+      if (byHashAndName.containsKey(hash)) {
+        Map<String, Class<?>> classes = byHashAndName.get(hash);
+        Class<?> previous = classes.put(name, replacement);
+        return () -> classes.put(name, previous);
+      }
+      if (byHash.get(hash) != original) {
+        return () -> { };
+      }
+      byHash.put(hash, replacement);
+      return () -> byHash.put(hash, original);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return () -> { };
     }
   }
 }

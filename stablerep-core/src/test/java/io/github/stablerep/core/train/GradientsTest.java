@@ -123,6 +123,47 @@ class GradientsTest {
     }
   }
 
+  /**
+   * biasAdd's gradient comes from LeanBiasAdd (a matrix product, no biasadd_bp) and matches
+   * SameDiff's own to float rounding, for a matrix and for channels-last and channels-first
+   * images (the latter keeps ND4J's gradient); ND4J's op registry is restored afterwards.
+   */
+  @Test
+  void biasAddGetsTheLeanGradientWithTheSameValues() {
+    for (boolean channelsFirst : new boolean[] {false, true}) {
+      for (long[] shape : new long[][] {{7, 5}, {2, 3, 4, 5}}) {
+        long channels = channelsFirst ? shape[1] : shape[shape.length - 1];
+        java.util.function.Supplier<SameDiff> build = () -> {
+          Random rng = new Random(9);
+          SameDiff sd = SameDiff.create();
+          SDVariable x = sd.var("x", gaussian(rng, shape));
+          SDVariable b = sd.var("b", gaussian(rng, channels));
+          SDVariable y = sd.nn.biasAdd(x, b, channelsFirst);
+          sd.setLossVariables(y.mul(sd.constant(gaussian(rng, shape))).mul(y).sum());
+          return sd;
+        };
+        SameDiff reference = build.get();
+        SameDiff library = build.get();
+        Map<String, INDArray> expected = reference.calculateGradients(Map.of(), List.of("x", "b"));
+        Map<String, INDArray> actual = Gradients.calculate(library, Map.of(), List.of("x", "b"));
+        String what = (channelsFirst ? "NCHW " : "NHWC ") + java.util.Arrays.toString(shape);
+        for (String v : List.of("x", "b")) {
+          double error = actual.get(v).sub(expected.get(v)).norm2Number().doubleValue()
+              / expected.get(v).norm2Number().doubleValue();
+          assertThat(error).as("%s, %s", what, v).isLessThan(1e-6);
+        }
+        boolean lean = !channelsFirst || shape.length == 2;
+        assertThat(library.getFunction("grad").getOps().values())
+            .as(what).extracting(op -> op.getOp().opName())
+            .matches(names -> names.contains("biasadd_bp") != lean);
+      }
+    }
+    long hash = Nd4j.getExecutioner().getCustomOperations().get("biasadd").getHash();
+    assertThat(org.nd4j.imports.converters.DifferentialFunctionClassHolder.getInstance()
+        .customOpClassForHashAndName(hash, "biasadd"))
+        .isEqualTo(org.nd4j.linalg.api.ops.impl.broadcast.BiasAdd.class);
+  }
+
   @Test
   void recycleWithoutAGradientFunctionDoesNothing() {
     SameDiff sd = graph();

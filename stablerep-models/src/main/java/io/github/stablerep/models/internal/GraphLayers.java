@@ -12,18 +12,21 @@ import org.nd4j.autodiff.samediff.SameDiff;
 public final class GraphLayers {
   private GraphLayers() {}
 
-  /** {@code x·w + bias} for a matrix x [rows, in] and w [in, out] (PyTorch's weight transposed). */
+  /**
+   * {@code x·w + bias} for a matrix x [rows, in] and w [in, out] (PyTorch's weight transposed).
+   *
+   * <p>The bias goes through {@code biasAdd}, not a broadcasting {@code add}: the same values,
+   * and a gradient function built by {@code core.train.Gradients} sums its gradient over rows as
+   * a matrix product instead of M2.1's slow column reduction (add_bp and biasadd_bp both use it).
+   */
   public static SDVariable linear(SameDiff sd, SDVariable x, SDVariable w, SDVariable bias) {
     SDVariable y = sd.mmul(x, w);
-    return bias == null ? y : y.add(bias);
+    return bias == null ? y : sd.nn.biasAdd(y, bias, false);
   }
 
-  /**
-   * Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. The erf is
-   * {@link LeanErf}, whose backward needs 4 full-size ops instead of ND4J's 7.
-   */
+  /** Exact GELU, 0.5·x·(1 + erf(x/√2)): ND4J's gelu is the sigmoid approximation. */
   public static SDVariable gelu(SameDiff sd, SDVariable x) {
-    SDVariable erf = new LeanErf(sd, x.mul(1.0 / Math.sqrt(2.0))).outputVariable();
+    SDVariable erf = sd.math.erf(x.mul(1.0 / Math.sqrt(2.0)));
     return x.mul(0.5).mul(erf.add(1.0));
   }
 
@@ -39,11 +42,17 @@ public final class GraphLayers {
    */
   public static SDVariable layerNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, double eps) {
     SDVariable centred = x.sub(x.mean(true, 1));
-    // square, not centred·centred: the same values, and its backward is one fused derivative
-    // instead of a two-output multiply_bp plus an add to merge the two gradients
-    SDVariable variance = sd.math.square(centred).mean(true, 1);
+    // a squared norm, not square(centred).mean: one reduction whose backward is one fused op,
+    // where square's backward is a slow pow-derivative plus a multiply (about 7 ms per call
+    // on a ViT-S activation)
+    long[] width = gamma.getShape();
+    if (width == null || width.length != 1) {
+      throw new IllegalArgumentException("gamma: expected a vector of known length D, found shape "
+          + java.util.Arrays.toString(width));
+    }
+    SDVariable variance = sd.squaredNorm(centred, true, 1).div(width[0]);
     SDVariable inverseStd = sd.math.rsqrt(variance.add(eps));                 // [rows, 1]
     SDVariable scale = sd.mmul(inverseStd, sd.reshape(gamma, 1, -1));        // [rows, D]
-    return centred.mul(scale).add(beta);
+    return sd.nn.biasAdd(centred.mul(scale), beta, false);
   }
 }
