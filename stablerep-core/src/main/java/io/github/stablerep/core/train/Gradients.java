@@ -43,6 +43,13 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Gradients {
 
+  /**
+   * System property that turns the {@link LeanBiasAdd} substitution off when set to {@code
+   * false}: SameDiff's own {@code biasadd_bp} is then used, bit for bit {@code
+   * sd.calculateGradients}' gradients.
+   */
+  public static final String LEAN_BIAS_ADD_PROPERTY = "stablerep.gradients.leanBiasAdd";
+
   private Gradients() {}
 
   /**
@@ -175,7 +182,9 @@ public final class Gradients {
     PrintStream stdout = System.out;
     synchronized (Gradients.class) {
       System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-      Runnable restore = substitute(BiasAdd.class, LeanBiasAdd.class);
+      Runnable restore = Boolean.parseBoolean(System.getProperty(LEAN_BIAS_ADD_PROPERTY, "true"))
+          ? substitute(BiasAdd.class, LeanBiasAdd.class)
+          : () -> { };
       try {
         sd.createGradFunction();
       } finally {

@@ -165,6 +165,29 @@ class GradientsTest {
   }
 
   @Test
+  void theLeanBiasGradientCanBeSwitchedOff() {
+    java.util.function.Supplier<SameDiff> build = () -> {
+      SameDiff sd = SameDiff.create();
+      SDVariable b = sd.var("b", gaussian(new Random(12), 5));
+      SDVariable y = sd.nn.biasAdd(sd.var("x", gaussian(new Random(13), 7, 5)), b, false);
+      sd.setLossVariables(y.mul(y).sum());
+      return sd;
+    };
+    SameDiff reference = build.get();
+    SameDiff library = build.get();
+    System.setProperty(Gradients.LEAN_BIAS_ADD_PROPERTY, "false");
+    try {
+      Map<String, INDArray> actual = Gradients.calculate(library, Map.of(), List.of("x", "b"));
+      Map<String, INDArray> expected = reference.calculateGradients(Map.of(), List.of("x", "b"));
+      assertThat(actual.get("b").data().asFloat()).containsExactly(expected.get("b").data().asFloat());
+      assertThat(library.getFunction("grad").getOps().values()).extracting(op -> op.getOp().opName())
+          .contains("biasadd_bp");
+    } finally {
+      System.clearProperty(Gradients.LEAN_BIAS_ADD_PROPERTY);
+    }
+  }
+
+  @Test
   void recycleWithoutAGradientFunctionDoesNothing() {
     SameDiff sd = graph();
     INDArray a = Nd4j.ones(DataType.FLOAT, 3);
