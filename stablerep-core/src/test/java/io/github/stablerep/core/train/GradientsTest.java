@@ -19,6 +19,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 class GradientsTest {
 
+  /** The trainable variables of {@link #graph()}. */
+  static final List<String> PARAMETERS = List.of("w1", "b1", "w2", "g");
+
   static INDArray gaussian(Random rng, long... shape) {
     int n = 1;
     for (long s : shape) {
@@ -58,7 +61,7 @@ class GradientsTest {
   void sameGradientsAsCalculateGradientsOverRepeatedCalls() {
     SameDiff reference = graph();
     SameDiff library = graph();
-    List<String> names = List.of("w1", "b1", "w2", "g");
+    List<String> names = PARAMETERS;
     Random rng = new Random(2);
     for (int call = 0; call < 4; call++) {
       // batch sizes vary so the cache sees both repeated and new shapes
@@ -92,10 +95,10 @@ class GradientsTest {
    */
   @Test
   void recycledStepsStayExactAndStopAllocating() {
+    Random rng = new Random(5);
     SameDiff reference = graph();
     SameDiff library = graph();
-    List<String> names = List.of("w1", "b1", "w2", "g");
-    Random rng = new Random(5);
+    List<String> names = PARAMETERS;
     // AdamW's eager ops leave the gradients with a native use count of 2, which release() alone
     // would take for a live view; recycle must pool them anyway
     AdamW referenceOptimiser = AdamW.builder().learningRate(0.05).build();
@@ -215,7 +218,7 @@ class GradientsTest {
   void withOutputsMatchesCalculateGradientsAndOutput() {
     SameDiff reference = graph();
     SameDiff library = graph();
-    List<String> names = List.of("w1", "b1", "w2", "g");
+    List<String> names = PARAMETERS;
     Map<String, INDArray> feed = Map.of("x", gaussian(new Random(4), 6, 12), "ids", Nd4j.createFromArray(0L, 1, 2, 0, 1, 2));
     Map<String, INDArray> expected = reference.calculateGradients(feed, names);
     double expectedLoss = reference.output(feed, "loss").get("loss").getDouble(0);
