@@ -152,10 +152,13 @@ public final class StableRepDemo {
     }
     Map<String, Duration> phases = new LinkedHashMap<>();
     List<Path> pictures = new ArrayList<>();
+    // class groups stand in for generated images unless a generator or a caption manifest
+    // (a regular file as --data, see DemoData.load) provides the caption groups
+    boolean standIn = options.generator() == null && (options.data() == null || !Files.isRegularFile(options.data()));
     out.println("StableRep main job: " + c.steps() + " steps per pre-training, ViT " + c.image() + "px patch "
         + c.patch() + " width " + c.width() + " depth " + c.depth() + ", n=" + c.captions() + " captions x m="
         + c.views() + " images per batch, seed " + seed + (options.resume() ? ", resuming" : ""));
-    if (options.generator() == null) {
+    if (standIn) {
       out.println(STAND_IN);
     }
 
@@ -235,7 +238,7 @@ public final class StableRepDemo {
     out.print(table);
     out.println("Phase wall times (this run):");
     out.print(report.times());
-    if (options.generator() == null) {
+    if (standIn) {
       out.println(STAND_IN);
     }
     out.println("Pictures: " + pictures.stream().map(p -> p.getFileName().toString()).toList() + " in "

@@ -143,4 +143,29 @@ class StableRepDemoTest {
     assertThat(r.phases()).containsKey("generate");
     assertThat(r.rows()).hasSize(4);
   }
+  /**
+   * {@code --data MANIFEST}: the job trains on the manifest's captions (16 captions of 4 toy
+   * images here) and still probes on the embedded test images.
+   */
+  @Test
+  void captionManifestIsUsedForTheTrainingImages() throws Exception {
+    Path folder = Files.createDirectories(tmp.resolve("manifest-data"));
+    StringBuilder manifest = new StringBuilder(io.github.stablerep.augment.data.CaptionManifest.HEADER_TEXT).append('\n');
+    for (int c = 0; c < 16; c++) {
+      for (int i = 0; i < 4; i++) {
+        String name = "c" + c + "_" + i + ".png";
+        Images.writePng(folder.resolve(name), org.nd4j.linalg.factory.Nd4j.rand(
+            org.nd4j.linalg.api.buffer.DataType.FLOAT, 3, 28, 28));
+        manifest.append(io.github.stablerep.augment.data.CaptionManifest.line("cap" + c, "caption number " + c, name));
+      }
+    }
+    Path file = Files.writeString(folder.resolve("manifest.tsv"), manifest.toString());
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    DemoReport r = StableRepDemo.run(reduced(tmp.resolve("from-manifest")).withData(file).withSteps(3),
+        new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    String text = bytes.toString(StandardCharsets.UTF_8);
+    assertThat(text).contains("data: caption manifest " + file)
+        .contains("captions: 16 (e.g. \"caption number 0\", 4 images)").doesNotContain(StableRepDemo.STAND_IN);
+    assertThat(r.rows()).hasSize(4);
+  }
 }
