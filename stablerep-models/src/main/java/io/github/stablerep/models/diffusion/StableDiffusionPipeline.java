@@ -104,8 +104,8 @@ public final class StableDiffusionPipeline {
 
     textGraph = SameDiff.create();
     ClipTextEncoderGraph tg =
-        c.textEncoder.define(textGraph, textGraph.placeHolder("input_ids", DataType.INT, -1, contextLength));
-    c.textEncoder.importWeights(textGraph, c.textWeights);
+        c.textEncoder.define(textGraph, textGraph.placeHolder("input_ids", DataType.INT, -1, contextLength),
+            c.textWeights);
     textOut = tg.lastHiddenState().name();
 
     unetGraph = SameDiff.create();

@@ -104,6 +104,30 @@ class ClipTextEncoderTest {
     back.forEach((k, v) -> assertThat(v).as(k).isEqualTo(w.get(k)));
   }
 
+  /** Defining with weights gives the same variables as defining and then importing, and checks them first. */
+  @Test
+  void defineWithWeightsEqualsDefineThenImport() throws Exception {
+    Path dir = Goldens.dir("clip_text/gelu16");
+    ClipTextEncoder enc = ClipTextEncoder.fromConfig(dir.resolve("config.json"));
+    Map<String, INDArray> w = SafeTensors.read(dir.resolve("model.safetensors"));
+    SameDiff imported = SameDiff.create();
+    enc.define(imported, imported.placeHolder("ids", DataType.INT, -1, 12));
+    enc.importWeights(imported, w);
+    SameDiff direct = SameDiff.create();
+    ClipTextEncoderGraph g = enc.define(direct, direct.placeHolder("ids", DataType.INT, -1, 12), w);
+    for (String name : g.variableNames()) {
+      assertThat(direct.getVariable(name).getArr()).as(name).isEqualTo(imported.getVariable(name).getArr());
+      assertThat(direct.getVariable(name).getArr().ordering()).as(name).isEqualTo('c');
+    }
+    Map<String, INDArray> bad = new java.util.HashMap<>(w);
+    bad.remove("text_model.final_layer_norm.bias");
+    SameDiff untouched = SameDiff.create();
+    assertThatThrownBy(() -> enc.define(untouched, untouched.placeHolder("ids", DataType.INT, -1, 12), bad))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("missing 'text_model.final_layer_norm.bias'");
+    assertThat(untouched.variables()).hasSize(1);
+  }
+
   /** Batch rows are independent, and INT ids (what ClipTokenizer gives) work as LONG ones do. */
   @Test
   void rowsAreIndependentAndIntIdsWork() {
