@@ -152,15 +152,9 @@ public final class StableRepDemo {
     }
     Map<String, Duration> phases = new LinkedHashMap<>();
     List<Path> pictures = new ArrayList<>();
-    // class groups stand in for generated images unless a generator or a caption manifest
-    // (a regular file as --data, see DemoData.load) provides the caption groups
-    boolean standIn = options.generator() == null && (options.data() == null || !Files.isRegularFile(options.data()));
     out.println("StableRep main job: " + c.steps() + " steps per pre-training, ViT " + c.image() + "px patch "
         + c.patch() + " width " + c.width() + " depth " + c.depth() + ", n=" + c.captions() + " captions x m="
         + c.views() + " images per batch, seed " + seed + (options.resume() ? ", resuming" : ""));
-    if (standIn) {
-      out.println(STAND_IN);
-    }
 
     // ---- data
     long t0 = System.nanoTime();
@@ -168,6 +162,12 @@ public final class StableRepDemo {
         c.testPerClass());
     out.println("data: " + data.source() + ": " + data.train().size() + " train / " + data.test().size()
         + " test images, " + data.classes().size() + " classes");
+    // class groups stand in for generated images unless a generator or a caption manifest
+    // provides the caption groups
+    boolean standIn = options.generator() == null && data.manifest() == null;
+    if (standIn) {
+      out.println(STAND_IN);
+    }
     CaptionDataset training;
     if (options.generator() != null) {
       phases.put("data", elapsed(t0));

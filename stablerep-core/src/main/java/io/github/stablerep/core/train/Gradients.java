@@ -171,7 +171,7 @@ public final class Gradients {
    * serialised form, looking the class up by op name, so a subclass's {@code doDiff} is never
    * called. For the duration of this call the lookup for {@code biasadd} returns {@link
    * LeanBiasAdd}, whose bias gradient is a matrix product instead of M2.1's column reduction
-   * (24x faster on a ViT MLP activation); the forward op is unchanged. Another thread that
+   * (about 25x faster on a ViT MLP activation); the forward op is unchanged. Another thread that
    * deserialises a graph during this call would get the same substitution, with the same values.
    */
   public static void createGradientFunction(SameDiff sd) {

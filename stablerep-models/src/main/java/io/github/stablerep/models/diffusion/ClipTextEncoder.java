@@ -8,7 +8,6 @@ import io.github.stablerep.models.internal.GraphLayers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -255,8 +254,7 @@ public final class ClipTextEncoder {
    * @throws IllegalArgumentException as {@link #importWeights} does, before anything is added
    */
   public ClipTextEncoderGraph define(SameDiff sd, SDVariable tokenIds, Map<String, INDArray> weights) {
-    Map<String, INDArray> found = new HashMap<>();
-    checkWeights(weights).found().forEach((p, a) -> found.put(p.key(), a));
+    Map<String, INDArray> found = checkWeights(weights).found();
     return define(sd, tokenIds, p -> {
       INDArray src = found.get(p.key()).castTo(dataType);
       return (p.linear() ? src.transpose() : src).dup('c');
@@ -388,23 +386,24 @@ public final class ClipTextEncoder {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     Checked checked = checkWeights(weights);
     List<String> loaded = new ArrayList<>();
-    for (Map.Entry<Param, INDArray> en : checked.found().entrySet()) {
-      INDArray target = variableArray(sd, en.getKey());
-      INDArray src = en.getValue().castTo(target.dataType());
-      target.assign(en.getKey().linear() ? src.transpose() : src);
-      loaded.add(en.getKey().key());
+    for (Param p : parameters()) {
+      INDArray target = variableArray(sd, p);
+      INDArray src = checked.found().get(p.key()).castTo(target.dataType());
+      target.assign(p.linear() ? src.transpose() : src);
+      loaded.add(p.key());
     }
     return new LoadReport(loaded, checked.unexpected());
   }
 
-  private record Checked(Map<Param, INDArray> found, List<String> unexpected) {}
+  /** {@code found}: every parameter's tensor, by its transformers key. */
+  private record Checked(Map<String, INDArray> found, List<String> unexpected) {}
 
   /** Every parameter's tensor in {@code weights}, or an exception listing all that are wrong. */
   private Checked checkWeights(Map<String, INDArray> weights) {
     checkArgument(weights != null, "weights: expected a map of tensors, found null");
     Map<String, String> missing = new TreeMap<>();
     Map<String, String> misShaped = new TreeMap<>();
-    Map<Param, INDArray> found = new LinkedHashMap<>();
+    Map<String, INDArray> found = new LinkedHashMap<>();
     for (Param p : parameters()) {
       INDArray a = weights.get(p.key());
       if (a == null) {
@@ -413,7 +412,7 @@ public final class ClipTextEncoder {
         misShaped.put(p.key(), "expected shape " + Arrays.toString(p.torchShape()) + " (floating point), found "
             + Arrays.toString(a.shape()) + " " + a.dataType());
       } else {
-        found.put(p, a);
+        found.put(p.key(), a);
       }
     }
     List<String> unexpected = new ArrayList<>();
