@@ -51,7 +51,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * same files and the same manifest, byte for byte, as an uninterrupted one:
  * <ul>
  *   <li>image j of caption i is generated from initial latents seeded by {@link #imageSeed}(seed,
- *       i, j), in fixed batches (images [kB, (k+1)B) of a caption, B = batch size); a batch with
+ *       i, j), in fixed batches: the images in caption-major order (image k is image k mod m of
+ *       caption k / m) cut into slices [kB, (k+1)B), B = batch size, so one pipeline call serves
+ *       several captions when B > m (the text states are per image); a batch with
  *       any image missing is generated whole and only its missing images are written, so every
  *       image always comes out of the same batch, whatever was done before;
  *   <li>each PNG goes to a temporary file that is renamed into place ({@link Images#writePng}),
@@ -87,6 +89,8 @@ public final class GenerationJob {
   private final int outputWidth;
   private final long seed;
   private final int batchSize;
+  private final int cropHeight;
+  private final int cropWidth;
 
   private GenerationJob(Builder b) {
     this.captions = b.captions;
@@ -96,6 +100,8 @@ public final class GenerationJob {
     this.outputWidth = b.outputWidth;
     this.seed = b.seed;
     this.batchSize = b.batchSize;
+    this.cropHeight = b.cropHeight;
+    this.cropWidth = b.cropWidth;
   }
 
   /** Defaults from StableRep: 10 images per caption saved at 256×256, batches of 2, seed 0. */
@@ -181,6 +187,12 @@ public final class GenerationJob {
     Files.createDirectories(outputDirectory);
     Path manifest = outputDirectory.resolve(MANIFEST);
     Set<Path> listed = openManifest(manifest, list);
+    List<Path> dirs = new ArrayList<>(list.size());
+    for (Caption cap : list) {
+      Path dir = Files.createDirectories(outputDirectory.resolve(cap.id()));
+      deleteTemporaries(dir);
+      dirs.add(dir);
+    }
     long total = (long) list.size() * imagesPerCaption;
     long done = 0;
     long generated = 0;
@@ -191,49 +203,102 @@ public final class GenerationJob {
         return stop.getAsBoolean();
       }
     };
-    for (int c = 0; c < list.size(); c++) {
-      Caption cap = list.get(c);
-      Path dir = Files.createDirectories(outputDirectory.resolve(cap.id()));
-      deleteTemporaries(dir);
-      for (int from = 0; from < imagesPerCaption; from += batchSize) {
-        int to = Math.min(imagesPerCaption, from + batchSize);
-        boolean complete = true;
-        for (int j = from; j < to; j++) {
-          complete &= Files.isRegularFile(image(dir, j));
+    // image k is image k mod m of caption k / m; batches are fixed slices of that order, so an
+    // image always comes out of the same batch (the same prompts and latents beside it)
+    for (long from = 0; from < total; from += batchSize) {
+      long to = Math.min(total, from + batchSize);
+      boolean complete = true;
+      for (long k = from; k < to; k++) {
+        complete &= Files.isRegularFile(image(dirs, k));
+      }
+      INDArray images = null;
+      if (!complete) {
+        if (stop.getAsBoolean()) {
+          throw new CancellationException("generation job cancelled before caption " + caption(list, from).id()
+              + " image " + from % imagesPerCaption);
         }
-        INDArray images = null;
-        if (!complete) {
-          if (stop.getAsBoolean()) {
-            throw new CancellationException("generation job cancelled before caption " + cap.id() + " image " + from);
-          }
-          INDArray[] latents = new INDArray[to - from];
-          for (int j = from; j < to; j++) {
-            latents[j - from] = pipeline.initialLatents(imageSeed(seed, c, j), 1);
-          }
-          images = resize(pipeline.generate(cap.text(), pipeline.negativePrompt(), Nd4j.concat(0, latents), progress));
+        List<String> prompts = new ArrayList<>();
+        INDArray[] latents = new INDArray[(int) (to - from)];
+        for (long k = from; k < to; k++) {
+          prompts.add(caption(list, k).text());
+          latents[(int) (k - from)] =
+              pipeline.initialLatents(imageSeed(seed, (int) (k / imagesPerCaption), (int) (k % imagesPerCaption)), 1);
         }
-        for (int j = from; j < to; j++) {
-          Path file = image(dir, j);
-          boolean exists = Files.isRegularFile(file);
-          if (!exists) {
-            Images.writePng(file, images.get(NDArrayIndex.point(j - from), NDArrayIndex.all(), NDArrayIndex.all(),
-                NDArrayIndex.all()));
-            generated++;
-          } else {
-            skipped++;
-          }
-          if (listed.add(file.toAbsolutePath().normalize())) {
-            append(manifest, CaptionManifest.line(cap.id(), cap.text(), cap.id() + "/" + file.getFileName()));
-          }
-          l.onImage(++done, total, file, exists);
+        images = generate(pipeline, prompts, Nd4j.concat(0, latents), progress);
+        requireFinite(images, list, from);
+        images = resize(crop(images));
+      }
+      for (long k = from; k < to; k++) {
+        Caption cap = caption(list, k);
+        Path file = image(dirs, k);
+        boolean exists = Files.isRegularFile(file);
+        if (!exists) {
+          Images.writePng(file, images.get(NDArrayIndex.point(k - from), NDArrayIndex.all(), NDArrayIndex.all(),
+              NDArrayIndex.all()));
+          generated++;
+        } else {
+          skipped++;
         }
+        if (listed.add(file.toAbsolutePath().normalize())) {
+          append(manifest, CaptionManifest.line(cap.id(), cap.text(), cap.id() + "/" + file.getFileName()));
+        }
+        l.onImage(++done, total, file, exists);
       }
     }
     return new Result(generated, skipped, manifest);
   }
 
-  private static Path image(Path dir, int j) {
-    return dir.resolve(j + ".png");
+  private Caption caption(List<Caption> list, long k) {
+    return list.get((int) (k / imagesPerCaption));
+  }
+
+  private Path image(List<Path> dirs, long k) {
+    return dirs.get((int) (k / imagesPerCaption)).resolve(k % imagesPerCaption + ".png");
+  }
+
+  /** One batch of images, one prompt each, runs of equal prompts sharing a pipeline call. */
+  private static INDArray generate(StableDiffusionPipeline pipeline, List<String> prompts, INDArray latents,
+      StableDiffusionPipeline.Progress progress) {
+    List<INDArray> parts = new ArrayList<>();
+    int start = 0;
+    for (int i = 1; i <= prompts.size(); i++) {
+      if (i == prompts.size() || !prompts.get(i).equals(prompts.get(start))) {
+        parts.add(pipeline.generate(prompts.get(start), pipeline.negativePrompt(),
+            latents.get(NDArrayIndex.interval(start, i)), progress));
+        start = i;
+      }
+    }
+    return parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(new INDArray[0]));
+  }
+
+  /**
+   * A NaN or infinite pixel means the model or its weights are broken; PNG writing would turn it
+   * into a plausible grey, so the job stops instead, naming the first image concerned.
+   */
+  private void requireFinite(INDArray images, List<Caption> list, long from) {
+    float[] v = images.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+    long perImage = v.length / images.size(0);
+    for (int i = 0; i < v.length; i++) {
+      if (!Float.isFinite(v[i])) {
+        long k = from + i / perImage;
+        throw new IllegalStateException("generated image " + caption(list, k).id() + "/" + k % imagesPerCaption
+            + ".png: expected finite pixel values, found " + v[i] + " (are the generator's weights corrupt?)");
+      }
+    }
+  }
+
+  private INDArray crop(INDArray images) {
+    if (cropHeight == 0) {
+      return images;
+    }
+    int h = (int) images.size(2);
+    int w = (int) images.size(3);
+    checkArgument(cropHeight <= h && cropWidth <= w, "centreCrop: expected at most the generated %s x %s, found %s x %s",
+        h, w, cropHeight, cropWidth);
+    int top = (h - cropHeight) / 2;
+    int left = (w - cropWidth) / 2;
+    return images.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(top, top + cropHeight),
+        NDArrayIndex.interval(left, left + cropWidth)).dup();
   }
 
   private INDArray resize(INDArray images) {
@@ -325,6 +390,8 @@ public final class GenerationJob {
   public int outputWidth() { return outputWidth; }
   public long seed() { return seed; }
   public int batchSize() { return batchSize; }
+  /** The centre region kept before resizing, {@code [height, width]}; {@code [0, 0]} keeps everything. */
+  public int[] centreCrop() { return new int[] {cropHeight, cropWidth}; }
 
   public static final class Builder {
     private Path captions;
@@ -334,6 +401,8 @@ public final class GenerationJob {
     private int outputWidth = 256;
     private long seed = 0;
     private int batchSize = 2;
+    private int cropHeight;
+    private int cropWidth;
 
     private Builder() {}
 
@@ -344,8 +413,17 @@ public final class GenerationJob {
     public Builder outputSize(int v) { this.outputHeight = v; this.outputWidth = v; return this; }
     public Builder outputSize(int height, int width) { this.outputHeight = height; this.outputWidth = width; return this; }
     public Builder seed(long v) { this.seed = v; return this; }
-    /** Images per pipeline call; part of what makes the images (see the class comment), so keep it on resume. */
+    /**
+     * Images per pipeline call, taken in order across captions; part of what makes the images
+     * (see the class comment), so keep it on resume.
+     */
     public Builder batchSize(int v) { this.batchSize = v; return this; }
+    /**
+     * Keeps only the centre {@code height × width} of each generated image before the resize: a
+     * model trained on padded images (the shipped tiny-sd-fmnist pads 28 to 32) gives back its
+     * content this way. 0 × 0 (the default) keeps the whole image.
+     */
+    public Builder centreCrop(int height, int width) { this.cropHeight = height; this.cropWidth = width; return this; }
 
     public GenerationJob build() {
       checkArgument(captions != null, "captions: expected a captions file, found null");
@@ -354,6 +432,8 @@ public final class GenerationJob {
       checkArgument(outputHeight >= 1 && outputWidth >= 1, "outputSize: expected >= 1, found %s x %s", outputHeight,
           outputWidth);
       checkArgument(batchSize >= 1, "batchSize: expected >= 1, found %s", batchSize);
+      checkArgument((cropHeight == 0 && cropWidth == 0) || (cropHeight >= 1 && cropWidth >= 1),
+          "centreCrop: expected 0 x 0 (none) or both >= 1, found %s x %s", cropHeight, cropWidth);
       return new GenerationJob(this);
     }
   }

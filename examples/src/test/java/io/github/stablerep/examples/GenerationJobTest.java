@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.stablerep.augment.Images;
+import io.github.stablerep.core.io.SafeTensors;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.models.diffusion.StableDiffusionPipeline;
 import io.github.stablerep.models.diffusion.TinyPipelineFolder;
@@ -11,15 +12,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class GenerationJobTest {
   @TempDir
@@ -76,23 +82,24 @@ class GenerationJobTest {
     expected.forEach((k, v) -> distinct.add(new String(v, StandardCharsets.ISO_8859_1)));
     assertThat(distinct).hasSize(7); // every image differs
 
-    // a run cancelled in the middle of the third batch (the first of dog_2): 2 + 1 images done
+    // a run cancelled once the second batch (cat-1/2 and dog_2/0: batches run across captions)
+    // has begun: the job finishes that batch and stops before the third
     Path resumed = tmp.resolve("resumed");
-    int[] polls = {0};
-    assertThatThrownBy(() -> job(resumed).run(pipe, null, () -> ++polls[0] > 10))
-        .isInstanceOf(CancellationException.class);
-    assertThat(files(resumed).keySet()).containsExactly("cat-1/0.png", "cat-1/1.png", "cat-1/2.png",
+    AtomicBoolean stopNow = new AtomicBoolean();
+    assertThatThrownBy(() -> job(resumed).run(pipe, (done, total, image, skipped) -> stopNow.compareAndSet(false,
+        done == 3), stopNow::get)).isInstanceOf(CancellationException.class);
+    assertThat(files(resumed).keySet()).containsExactly("cat-1/0.png", "cat-1/1.png", "cat-1/2.png", "dog_2/0.png",
         GenerationJob.MANIFEST);
     // what a kill could leave on top: a torn manifest line, a lost last line, a temporary PNG
     Path manifest = resumed.resolve(GenerationJob.MANIFEST);
     String m = Files.readString(manifest);
     String withoutLast = m.substring(0, m.lastIndexOf('\n', m.length() - 2) + 1);
     Files.writeString(manifest, withoutLast + "cat-1\ta pho");
-    Files.writeString(resumed.resolve("dog_2").resolve(".0.png12345.tmp"), "partial");
+    Files.writeString(resumed.resolve("dog_2").resolve(".1.png12345.tmp"), "partial");
 
     GenerationJob.Result rest = job(resumed).run(pipe, null, null);
-    assertThat(rest.generated()).isEqualTo(3);
-    assertThat(rest.skipped()).isEqualTo(3);
+    assertThat(rest.generated()).isEqualTo(2);
+    assertThat(rest.skipped()).isEqualTo(4);
     TreeMap<String, byte[]> got = files(resumed);
     assertThat(got.keySet()).isEqualTo(expected.keySet());
     for (String k : expected.keySet()) {
@@ -155,5 +162,41 @@ class GenerationJobTest {
     assertThat(seeds).hasSize(1000);
     assertThat(GenerationJob.imageSeed(7, 3, 2)).isEqualTo(GenerationJob.imageSeed(7, 3, 2))
         .isNotEqualTo(GenerationJob.imageSeed(8, 3, 2)).isNotEqualTo(GenerationJob.imageSeed(7, 2, 3));
+  }
+
+  /** {@code centreCrop} keeps the middle of each generated image: the same pixels, no resampling. */
+  @Test
+  void centreCropKeepsTheMiddleOfEachImage() throws Exception {
+    Path out = tmp.resolve("cropped");
+    GenerationJob.builder().captions(captions).outputDirectory(out).imagesPerCaption(1).outputSize(12)
+        .centreCrop(12, 12).batchSize(2).seed(99).build().run(pipe, null, null);
+    INDArray whole = pipe.generate("a photo of a cat", pipe.negativePrompt(),
+        pipe.initialLatents(GenerationJob.imageSeed(99, 0, 0), 1), StableDiffusionPipeline.Progress.NONE);
+    INDArray middle = whole.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.interval(2, 14),
+        NDArrayIndex.interval(2, 14));
+    INDArray written = Images.read(out.resolve("cat-1/0.png"));
+    assertThat(written.shape()).containsExactly(3, 12, 12);
+    // PNG stores 8 bits, truncated as torchvision's to_pil_image: within one step below
+    assertThat(middle.sub(written).minNumber().doubleValue()).isGreaterThanOrEqualTo(-1e-6);
+    assertThat(middle.sub(written).maxNumber().doubleValue()).isLessThan(1.0 / 255 + 1e-6);
+    assertThatThrownBy(() -> GenerationJob.builder().captions(captions).outputDirectory(out).centreCrop(0, 4).build())
+        .hasMessageContaining("centreCrop");
+  }
+
+  /** A generator with a NaN weight makes NaN pixels: the job stops, names the image, writes no PNG. */
+  @Test
+  void nonFiniteImagesStopTheJob() throws Exception {
+    Path model = TinyPipelineFolder.write(tmp.resolve("nan-model"), 5);
+    Path vaeWeights = model.resolve("vae").resolve("diffusion_pytorch_model.safetensors");
+    Map<String, INDArray> w = new HashMap<>(SafeTensors.read(vaeWeights));
+    String key = w.keySet().stream().filter(k -> k.startsWith("decoder.conv_out.bias")).findFirst().orElseThrow();
+    w.get(key).putScalar(0, Float.NaN);
+    SafeTensors.write(vaeWeights, w, Map.of());
+    StableDiffusionPipeline broken = StableDiffusionPipeline.builder().modelDirectory(model).steps(1)
+        .height(TinyPipelineFolder.SIZE).width(TinyPipelineFolder.SIZE).build();
+    Path out = tmp.resolve("nan-out");
+    assertThatThrownBy(() -> job(out).run(broken, null, null)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cat-1/0.png").hasMessageContaining("finite");
+    assertThat(files(out).keySet()).containsExactly(GenerationJob.MANIFEST);
   }
 }
