@@ -10,13 +10,13 @@ import picocli.CommandLine.Option;
 @Command(
     name = "demo",
     description = {
-      "The main job: pre-train a small ViT with the multi-positive loss and with SimCLR on the same"
-          + " budget, linear-probe and kNN both against a random-init encoder and raw pixels, print"
-          + " the table and phase times, and write checkpoints, features and pictures to --out.",
-      "Without --data it runs on the embedded Fashion-MNIST subset, where real images of a class"
-          + " stand in for generated images of a caption; --generator generates the training images"
-          + " with Stable Diffusion instead, as the paper does. Deterministic under --seed; --resume"
-          + " continues a killed run."
+      "The main job, StableRep in miniature: generate m images per caption with the shipped tiny Stable"
+          + " Diffusion (or --generator), pre-train a small ViT on them with the multi-positive loss and with"
+          + " SimCLR, and with SimCLR on as many real images, on the same budget; linear-probe and kNN all"
+          + " against a random-init encoder and raw pixels on real test images; print the table and phase"
+          + " times, and write generated images, checkpoints, features and pictures to --out.",
+      "--data MANIFEST trains on a caption manifest instead of generating. Deterministic under --seed;"
+          + " --resume continues a killed run."
     })
 final class DemoCommand extends CliCommand {
 
@@ -38,12 +38,12 @@ final class DemoCommand extends CliCommand {
   Path data;
 
   @Option(names = "--generator", paramLabel = "DIR",
-      description = "A diffusers Stable Diffusion folder: generate m images per caption (guidance 2) and train on"
-          + " them (default: real images stand in).")
+      description = "A diffusers Stable Diffusion folder to generate the training images with (default: the"
+          + " shipped tiny Stable Diffusion, tiny-sd-fmnist).")
   Path generator;
 
-  @Option(names = "--generator-steps", defaultValue = "50", paramLabel = "N",
-      description = "Denoising steps per generated image.")
+  @Option(names = "--generator-steps", defaultValue = "0", paramLabel = "N",
+      description = "DPM-Solver++ steps per generated image (0: the size's default).")
   int generatorSteps;
 
   @Option(names = "--resume", defaultValue = "false", description = "Continue a killed run from the checkpoints in --out.")

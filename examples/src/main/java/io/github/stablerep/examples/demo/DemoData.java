@@ -225,22 +225,38 @@ public final class DemoData {
    * same ones (a marker holds the source and count), and returns their paths.
    */
   public List<Path> exportTrainImages(Path dir, LongConsumer progress) throws IOException {
+    return exportImages(train, source, dir, progress);
+  }
+
+  /**
+   * The first {@code count / classes} training images of each class (stratified, in reading
+   * order), written as PNGs under {@code dir} as {@link #exportTrainImages} does.
+   */
+  public List<Path> exportBalancedTrainSubset(int count, Path dir, LongConsumer progress) throws IOException {
+    checkArgument(count >= classes.size() && count <= train.size(),
+        "count: expected %s to %s real training images, found %s", classes.size(), train.size(), count);
+    Labelled subset = train.firstPerClass(count / classes.size(), classes.size());
+    return exportImages(subset, source + "; first " + count / classes.size() + " per class", dir, progress);
+  }
+
+  private static List<Path> exportImages(Labelled images, String source, Path dir, LongConsumer progress)
+      throws IOException {
     Path marker = dir.resolve("READY");
-    String key = source + "; " + train.size() + " images; " + train.images().size(2) + " px\n";
+    String key = source + "; " + images.size() + " images; " + images.images().size(2) + " px\n";
     List<Path> paths = new ArrayList<>();
-    for (int i = 0; i < train.size(); i++) {
+    for (int i = 0; i < images.size(); i++) {
       paths.add(dir.resolve(i + ".png").toAbsolutePath());
     }
     if (Files.exists(marker) && Files.readString(marker, StandardCharsets.UTF_8).equals(key)) {
-      progress.accept(train.size());
+      progress.accept(images.size());
       return paths;
     }
     Files.createDirectories(dir);
     Files.deleteIfExists(marker);
-    int s = (int) train.images().size(2);
+    int s = (int) images.images().size(2);
     int plane = s * s;
-    float[] px = train.images().dup().data().asFloat();
-    for (int i = 0; i < train.size(); i++) {
+    float[] px = images.images().dup().data().asFloat();
+    for (int i = 0; i < images.size(); i++) {
       // ImageIO without a per-file fsync: the marker, written last, is what makes the set valid
       BufferedImage img = new BufferedImage(s, s, BufferedImage.TYPE_INT_RGB);
       int base = i * 3 * plane;

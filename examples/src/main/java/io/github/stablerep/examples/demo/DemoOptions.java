@@ -16,8 +16,9 @@ import java.util.Locale;
  * @param steps optimiser steps per pre-training phase; 0 takes the size's default
  * @param data a Fashion-MNIST IDX folder, an ImageFolder root (with {@code train/} and {@code
  *     test/}), or a caption manifest; null for the embedded subset
- * @param generator a diffusers model folder; null to train on real images (the stand-in)
- * @param generatorSteps denoising steps per generated image
+ * @param generator a diffusers model folder to generate the training images with; null for the
+ *     shipped tiny Stable Diffusion
+ * @param generatorSteps denoising steps per generated image; 0 takes the size's default
  * @param resume continue from the checkpoints in {@code out} instead of starting over
  * @param seed seeds the caption groups, initialisation, sampling, augmentation, generation and
  *     the probe's validation split
@@ -27,24 +28,24 @@ public record DemoOptions(Path out, Size size, int steps, Path data, Path genera
 
   /** The two run sizes. */
   public enum Size {
-    /** The README's run: about 15 minutes on 2 quiet cores. */
+    /** The README's run: under 15 minutes on 2 quiet cores. */
     FULL,
-    /** The CI integration test's run: a small ViT on 2 000 images, well under a minute. */
+    /** The CI integration test's run: 80 generated images, a small ViT, a probe on 2 000 images. */
     REDUCED
   }
 
   public static final String USAGE = String.join("\n",
       "usage: stablerep-demo [--out DIR] [--size full|reduced] [--steps N] [--data DIR|MANIFEST]",
-      "                      [--generator DIFFUSERS_DIR] [--generator-steps 50] [--resume] [--seed 0]",
+      "                      [--generator DIFFUSERS_DIR] [--generator-steps N] [--resume] [--seed 0]",
       "  --out DIR           output folder (default target/stablerep-demo)",
       "  --size S            full: the README's run (default); reduced: the CI size",
       "  --steps N           optimiser steps of each pre-training phase (default by size)",
       "  --data PATH         Fashion-MNIST IDX folder, ImageFolder root with train/ and test/,",
       "                      or a caption manifest (caption_id<TAB>caption<TAB>path); default: the",
       "                      embedded Fashion-MNIST subset",
-      "  --generator DIR     a diffusers Stable Diffusion folder: generate the training images",
-      "                      (m per caption, guidance 2) instead of using real images",
-      "  --generator-steps N denoising steps per generated image (default 50)",
+      "  --generator DIR     a diffusers Stable Diffusion folder to generate the training images",
+      "                      with (default: the shipped tiny Stable Diffusion, tiny-sd-fmnist)",
+      "  --generator-steps N DPM-Solver++ steps per generated image (default by size: 10, reduced 8)",
       "  --resume            continue a killed run from the checkpoints in --out",
       "  --seed N            makes the run deterministic (default 0)");
 
@@ -52,7 +53,7 @@ public record DemoOptions(Path out, Size size, int steps, Path data, Path genera
     checkArgument(out != null, "--out: expected a folder, found null");
     checkArgument(size != null, "--size: expected full or reduced, found null");
     checkArgument(steps >= 0, "--steps: expected >= 1, found %s", steps);
-    checkArgument(generatorSteps >= 1, "--generator-steps: expected >= 1, found %s", generatorSteps);
+    checkArgument(generatorSteps >= 0, "--generator-steps: expected >= 1, found %s", generatorSteps);
     checkArgument(data == null || Files.exists(data), "--data: expected an existing folder or manifest, found %s "
         + "(missing)", data);
     checkArgument(generator == null || Files.isDirectory(generator),
@@ -61,7 +62,7 @@ public record DemoOptions(Path out, Size size, int steps, Path data, Path genera
 
   /** Defaults: target/stablerep-demo, full size, seed 0. */
   public static DemoOptions defaults() {
-    return new DemoOptions(Path.of("target", "stablerep-demo"), Size.FULL, 0, null, null, 50, false, 0);
+    return new DemoOptions(Path.of("target", "stablerep-demo"), Size.FULL, 0, null, null, 0, false, 0);
   }
 
   public DemoOptions withOut(Path v) { return new DemoOptions(v, size, steps, data, generator, generatorSteps, resume, seed); }

@@ -10,7 +10,8 @@ import java.util.Map;
  * What the main job produced: one row per method, the wall time of each phase in this process,
  * and the pictures written.
  *
- * @param rows multi-positive, SimCLR, random init, raw pixels, in that order
+ * @param rows StableRep on synthetic images, SimCLR on synthetic images, SimCLR on real images,
+ *     random init, raw pixels, in that order
  * @param phases wall time of each phase in this run (a phase finished by an earlier, resumed
  *     run shows only what this run spent on it)
  * @param pictures the PNG files written
@@ -23,9 +24,16 @@ public record DemoReport(List<Row> rows, Map<String, Duration> phases, List<Path
     pictures = List.copyOf(pictures);
   }
 
-  /** Accuracies of one method, fractions in [0, 1]. */
-  public record Row(String method, double probeTop1, double probeMeanPerClass, double knnTop1,
-      double knnMeanPerClass) {}
+  /**
+   * One method: what it was pre-trained on and how, how many augmented images it saw, and its
+   * accuracies (fractions in [0, 1]).
+   *
+   * @param data the pre-training images ("synthetic", "real", "none")
+   * @param loss the pre-training loss, or "none"
+   * @param imagesSeen augmented images through the encoder during pre-training (steps × n·m)
+   */
+  public record Row(String method, String data, String loss, long imagesSeen, double probeTop1,
+      double probeMeanPerClass, double knnTop1, double knnMeanPerClass) {}
 
   /** The row of {@code method}. */
   public Row row(String method) {
@@ -36,12 +44,14 @@ public record DemoReport(List<Row> rows, Map<String, Duration> phases, List<Path
   /** The results table (percentages, one decimal); the same for a resumed and an uninterrupted run. */
   public String table() {
     StringBuilder b = new StringBuilder();
-    b.append(String.format("| %-16s | %12s | %17s | %10s | %15s |%n", "method", "probe top-1", "probe mean/class",
-        "kNN top-1", "kNN mean/class"));
-    b.append("|------------------|-------------:|------------------:|-----------:|----------------:|\n");
+    b.append(String.format("| %-20s | %-17s | %-22s | %11s | %11s | %9s |%n", "method", "pre-training data", "loss",
+        "images seen", "probe top-1", "kNN top-1"));
+    b.append("|----------------------|-------------------|------------------------|------------:|------------:|"
+        + "----------:|\n");
     for (Row r : rows) {
-      b.append(String.format("| %-16s | %11.1f%% | %16.1f%% | %9.1f%% | %14.1f%% |%n", r.method(), 100 * r.probeTop1(),
-          100 * r.probeMeanPerClass(), 100 * r.knnTop1(), 100 * r.knnMeanPerClass()));
+      b.append(String.format("| %-20s | %-17s | %-22s | %11s | %10.1f%% | %8.1f%% |%n", r.method(), r.data(),
+          r.loss(), r.imagesSeen() == 0 ? "0" : String.format(java.util.Locale.ROOT, "%,d", r.imagesSeen()), 100 * r.probeTop1(),
+          100 * r.knnTop1()));
     }
     return b.toString();
   }

@@ -173,9 +173,14 @@ public final class Pictures {
    */
   public static void writeViewGrid(Path file, String title, INDArray views, List<String> captions, int cols)
       throws IOException {
+    writeViewGrid(file, title, views, captions, cols, Math.max(1, 84 / (int) views.size(2)));
+  }
+
+  /** As {@link #writeViewGrid(Path, String, INDArray, List, int)}, each image drawn {@code scale} times its size. */
+  public static void writeViewGrid(Path file, String title, INDArray views, List<String> captions, int cols,
+      int scale) throws IOException {
     int rows = captions.size();
     int s = (int) views.size(2);
-    int scale = Math.max(1, 84 / s);
     int tile = s * scale + 4;
     int left = 250;
     int top = 36;
