@@ -8,6 +8,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -174,23 +177,100 @@ public final class StableDiffusionPipeline {
     return generate(prompt, negativePrompt, initialLatents, new Random(0), progress);
   }
 
+  /**
+   * Images of several prompts in one batch, one prompt per image: {@code prompts.get(i)} for the
+   * initial latents {@code initialLatents[i]} ({@code [N, 4, H/f, W/f]}, standard normal, as in
+   * {@link #generate(String, INDArray)}), all guided away from the pipeline's negative prompt.
+   * Each distinct prompt is encoded once (and recently used prompts not at all, see {@link
+   * #PROMPT_CACHE_SIZE}); the UNet then runs once per step on the whole stacked batch, which on a
+   * CPU is much faster than one call per prompt because a SameDiff call has a large fixed cost.
+   * Per image the result equals {@link #generate(String, String, INDArray, Progress)} of that
+   * prompt on that image's latents, up to float rounding (the batch size can change kernels).
+   *
+   * @return {@code [N, 3, height, width]} float in [0, 1]
+   */
+  public INDArray generate(List<String> prompts, INDArray initialLatents, Progress progress) {
+    checkArgument(prompts != null && !prompts.isEmpty(), "prompts: expected one prompt per image, found %s",
+        prompts == null ? "null" : "an empty list");
+    for (int i = 0; i < prompts.size(); i++) {
+      checkArgument(prompts.get(i) != null, "prompts: expected strings, found null at index %s", i);
+    }
+    checkArgument(initialLatents == null || initialLatents.rank() < 1 || initialLatents.size(0) == prompts.size(),
+        "prompts, initialLatents: expected one prompt per image, found %s prompts and %s images", (Object) prompts.size(),
+        initialLatents == null ? "null" : initialLatents.size(0));
+    return generate(prompts, negativePrompt, initialLatents, new Random(0), progress);
+  }
+
   private synchronized INDArray generate(String prompt, String negative, INDArray initialLatents, Random rng,
       Progress progress) {
     checkArgument(prompt != null, "prompt: expected a string, found null");
+    return generate(List.of(prompt), negative, initialLatents, rng, progress);
+  }
+
+  /** {@code prompts}: one per image, or one for all images. */
+  private synchronized INDArray generate(List<String> prompts, String negative, INDArray initialLatents, Random rng,
+      Progress progress) {
     checkArgument(negative != null, "negativePrompt: expected a string (\"\" for none), found null");
     checkArgument(progress != null, "progress: expected a Progress (Progress.NONE for none), found null");
     checkLatents(initialLatents);
-    // without guidance only the prompt is encoded
-    INDArray states = guidanceScale > 1.0 ? encodePrompts(List.of(negative, prompt)) : encodePrompts(List.of(prompt));
-    INDArray promptStates = states.get(NDArrayIndex.interval(states.size(0) - 1, states.size(0)));
-    return sample(states.get(NDArrayIndex.interval(0, 1)), promptStates, initialLatents, rng, progress);
+    boolean guided = guidanceScale > 1.0;
+    List<String> texts = new ArrayList<>(prompts);
+    if (guided) {
+      // without guidance only the prompts are encoded
+      texts.add(negative);
+    }
+    Map<String, INDArray> states = cachedStates(texts);
+    INDArray[] rows = new INDArray[prompts.size()];
+    for (int i = 0; i < rows.length; i++) {
+      rows[i] = states.get(prompts.get(i));
+    }
+    INDArray promptStates = rows.length == 1 ? rows[0] : Nd4j.concat(0, rows);
+    return sample(guided ? states.get(negative) : null, promptStates, initialLatents, rng, progress);
+  }
+
+  /**
+   * How many prompts' text-encoder states a pipeline keeps between calls (least recently used
+   * dropped first): a dataset job asks for the same captions again and again, and for SD v1.5 one
+   * entry is only 77 x 768 floats.
+   */
+  public static final int PROMPT_CACHE_SIZE = 256;
+
+  private final Map<String, INDArray> promptCache = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, INDArray> eldest) {
+      return size() > PROMPT_CACHE_SIZE;
+    }
+  };
+
+  /** Each distinct text's states {@code [1, L, D]}, encoding in one batch those not cached. */
+  private Map<String, INDArray> cachedStates(List<String> texts) {
+    Map<String, INDArray> out = new HashMap<>();
+    List<String> missing = new ArrayList<>();
+    for (String t : new LinkedHashSet<>(texts)) {
+      INDArray s = promptCache.get(t);
+      if (s == null) {
+        missing.add(t);
+      } else {
+        out.put(t, s);
+      }
+    }
+    if (!missing.isEmpty()) {
+      INDArray encoded = encodePrompts(missing);
+      for (int i = 0; i < missing.size(); i++) {
+        INDArray s = encoded.get(NDArrayIndex.interval(i, i + 1), NDArrayIndex.all(), NDArrayIndex.all()).dup();
+        promptCache.put(missing.get(i), s);
+        out.put(missing.get(i), s);
+      }
+    }
+    return out;
   }
 
   /**
    * Sampling from given text-encoder states instead of prompts (diffusers' {@code prompt_embeds}
    * and {@code negative_prompt_embeds}): {@code negativeStates} and {@code promptStates} are
-   * {@code [1, L, D]} each, shared by all N images; {@code negativeStates} is unused when the
-   * guidance scale is <= 1. Deterministic for eta 0 (else step noise from {@code new Random(0)}).
+   * {@code [1, L, D]}, shared by all N images, or {@code [N, L, D]}, one per image;
+   * {@code negativeStates} is unused when the guidance scale is <= 1. Deterministic for eta 0
+   * (else step noise from {@code new Random(0)}).
    *
    * @return {@code [N, 3, height, width]} float in [0, 1]
    */
@@ -198,21 +278,26 @@ public final class StableDiffusionPipeline {
       INDArray initialLatents, Progress progress) {
     checkArgument(progress != null, "progress: expected a Progress (Progress.NONE for none), found null");
     checkLatents(initialLatents);
-    for (INDArray a : new INDArray[] {negativeStates, promptStates}) {
-      checkArgument(a != null && a.rank() == 3 && a.size(0) == 1 && a.size(1) == contextLength,
-          "negativeStates, promptStates: expected shape [1, %s, D], found %s", contextLength,
-          a == null ? "null" : java.util.Arrays.toString(a.shape()));
+    long n = initialLatents.size(0);
+    String[] names = {"negativeStates", "promptStates"};
+    INDArray[] given = {negativeStates, promptStates};
+    for (int i = 0; i < 2; i++) {
+      INDArray a = given[i];
+      checkArgument(a != null && a.rank() == 3 && (a.size(0) == 1 || a.size(0) == n) && a.size(1) == contextLength,
+          "%s: expected shape [1, %s, D] or [%s, %s, D] (one per image), found %s", names[i], contextLength, n,
+          contextLength, a == null ? "null" : java.util.Arrays.toString(a.shape()));
     }
     return sample(negativeStates, promptStates, initialLatents, new Random(0), progress);
   }
 
+  /** {@code negativeStates}, {@code promptStates}: [1, L, D] for all images or [N, L, D]; negative null if unguided. */
   private INDArray sample(INDArray negativeStates, INDArray promptStates, INDArray initialLatents, Random rng,
       Progress progress) {
     int n = (int) initialLatents.size(0);
     boolean guided = guidanceScale > 1.0;
     INDArray context = guided
-        ? Nd4j.concat(0, repeat(negativeStates, 0, n), repeat(promptStates, 0, n))
-        : repeat(promptStates, 0, n);
+        ? Nd4j.concat(0, perImage(negativeStates, n), perImage(promptStates, n))
+        : perImage(promptStates, n);
 
     Scheduler scheduler = Scheduler.create(schedulerType, schedulerConfig);
     scheduler.setTimesteps(steps);
@@ -245,9 +330,14 @@ public final class StableDiffusionPipeline {
     }
   }
 
-  private static INDArray repeat(INDArray states, int row, int n) {
-    INDArray one = states.get(NDArrayIndex.interval(row, row + 1), NDArrayIndex.all(), NDArrayIndex.all());
-    return n == 1 ? one.dup() : one.repeat(0, n);
+  /** {@code states} [1, L, D] repeated for n images, or [n, L, D] as given. */
+  private static INDArray perImage(INDArray states, int n) {
+    if (states.size(0) == n && n > 1) {
+      return states.castTo(DataType.FLOAT);
+    }
+    // a copy, so that no call hands the graph a cached array
+    INDArray one = states.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all(), NDArrayIndex.all());
+    return n == 1 ? one.castTo(DataType.FLOAT).dup() : one.repeat(0, n);
   }
 
   private void checkLatents(INDArray latents) {

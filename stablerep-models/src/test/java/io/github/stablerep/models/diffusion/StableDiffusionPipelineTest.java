@@ -104,6 +104,41 @@ class StableDiffusionPipelineTest {
     assertThat(relL2(got, want)).as("%s w=%s", type, w).isLessThan(1e-5);
   }
 
+  /** One batch of several prompts gives each image what a call with its prompt alone gives. */
+  @ParameterizedTest
+  @CsvSource({"2.0", "1.0"})
+  void multiPromptBatchEqualsOneCallPerPrompt(double w) {
+    StableDiffusionPipeline p = w == 2.0 ? pipe : tiny().guidanceScale(w).build();
+    List<String> prompts = List.of(PROMPT, "a dog", PROMPT, "a red car");
+    INDArray latents = p.initialLatents(9, prompts.size());
+    INDArray got = p.generate(prompts, latents, StableDiffusionPipeline.Progress.NONE);
+    assertThat(got.shape()).containsExactly(4, 3, 16, 16);
+    for (int i = 0; i < prompts.size(); i++) {
+      INDArray one = p.generate(prompts.get(i), latents.get(NDArrayIndex.interval(i, i + 1)).dup());
+      assertThat(relL2(got.get(NDArrayIndex.interval(i, i + 1)), one)).as("image %s, w=%s", i, w).isLessThan(1e-5);
+    }
+    // per-image states given directly are the same batch
+    INDArray states = p.encodePrompts(prompts);
+    INDArray negative = p.encodePrompts(List.of(""));
+    INDArray fromStates = p.generateFromEmbeddings(negative, states, latents, StableDiffusionPipeline.Progress.NONE);
+    assertThat(relL2(fromStates, got)).isLessThan(1e-5);
+    assertThat(relL2(got.get(NDArrayIndex.point(0)), got.get(NDArrayIndex.point(2)))).isGreaterThan(1e-3);
+  }
+
+  @Test
+  void multiPromptInputsAreChecked() {
+    INDArray latents = pipe.initialLatents(1, 2);
+    assertThatThrownBy(() -> pipe.generate(List.of(PROMPT), latents, StableDiffusionPipeline.Progress.NONE))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1 prompts and 2 images");
+    assertThatThrownBy(() -> pipe.generate(java.util.Arrays.asList(PROMPT, null), latents,
+        StableDiffusionPipeline.Progress.NONE)).hasMessageContaining("null at index 1");
+    assertThatThrownBy(() -> pipe.generate(List.<String>of(), latents, StableDiffusionPipeline.Progress.NONE))
+        .hasMessageContaining("prompts: expected one prompt per image");
+    assertThatThrownBy(() -> pipe.generateFromEmbeddings(pipe.encodePrompts(List.of("")),
+        pipe.encodePrompts(List.of("a", "b", "c")), latents, StableDiffusionPipeline.Progress.NONE))
+        .hasMessageContaining("promptStates: expected shape [1, 77, D] or [2, 77, D]");
+  }
+
   @Test
   void guidanceChangesTheImageAndTheNegativePromptMatters() {
     INDArray latents = pipe.initialLatents(5, 1);
