@@ -224,7 +224,7 @@ public final class GenerationJob {
           latents[(int) (k - from)] =
               pipeline.initialLatents(imageSeed(seed, (int) (k / imagesPerCaption), (int) (k % imagesPerCaption)), 1);
         }
-        images = generate(pipeline, prompts, Nd4j.concat(0, latents), progress);
+        images = pipeline.generate(prompts, Nd4j.concat(0, latents), progress);
         requireFinite(images, list, from);
         images = resize(crop(images));
       }
@@ -254,21 +254,6 @@ public final class GenerationJob {
 
   private Path image(List<Path> dirs, long k) {
     return dirs.get((int) (k / imagesPerCaption)).resolve(k % imagesPerCaption + ".png");
-  }
-
-  /** One batch of images, one prompt each, runs of equal prompts sharing a pipeline call. */
-  private static INDArray generate(StableDiffusionPipeline pipeline, List<String> prompts, INDArray latents,
-      StableDiffusionPipeline.Progress progress) {
-    List<INDArray> parts = new ArrayList<>();
-    int start = 0;
-    for (int i = 1; i <= prompts.size(); i++) {
-      if (i == prompts.size() || !prompts.get(i).equals(prompts.get(start))) {
-        parts.add(pipeline.generate(prompts.get(start), pipeline.negativePrompt(),
-            latents.get(NDArrayIndex.interval(start, i)), progress));
-        start = i;
-      }
-    }
-    return parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(new INDArray[0]));
   }
 
   /**

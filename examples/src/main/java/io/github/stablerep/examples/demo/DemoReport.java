@@ -44,12 +44,12 @@ public record DemoReport(List<Row> rows, Map<String, Duration> phases, List<Path
   /** The results table (percentages, one decimal); the same for a resumed and an uninterrupted run. */
   public String table() {
     StringBuilder b = new StringBuilder();
-    b.append(String.format("| %-20s | %-17s | %-22s | %11s | %11s | %9s |%n", "method", "pre-training data", "loss",
+    b.append(String.format("| %-21s | %-17s | %-22s | %11s | %11s | %9s |%n", "method", "pre-training data", "loss",
         "images seen", "probe top-1", "kNN top-1"));
-    b.append("|----------------------|-------------------|------------------------|------------:|------------:|"
+    b.append("|-----------------------|-------------------|------------------------|------------:|------------:|"
         + "----------:|\n");
     for (Row r : rows) {
-      b.append(String.format("| %-20s | %-17s | %-22s | %11s | %10.1f%% | %8.1f%% |%n", r.method(), r.data(),
+      b.append(String.format("| %-21s | %-17s | %-22s | %11s | %10.1f%% | %8.1f%% |%n", r.method(), r.data(),
           r.loss(), r.imagesSeen() == 0 ? "0" : String.format(java.util.Locale.ROOT, "%,d", r.imagesSeen()), 100 * r.probeTop1(),
           100 * r.knnTop1()));
     }

@@ -182,13 +182,19 @@ public final class Pictures {
     int rows = captions.size();
     int s = (int) views.size(2);
     int tile = s * scale + 4;
+    Font captionFont = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    java.awt.FontMetrics metrics = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics()
+        .getFontMetrics(captionFont);
     int left = 250;
+    for (String c : captions) {
+      left = Math.max(left, metrics.stringWidth(c) + 16);
+    }
     int top = 36;
     BufferedImage img = new BufferedImage(left + cols * tile + 8, top + rows * tile + 8, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = canvas(img);
     g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
     g.drawString(title, 8, 22);
-    g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+    g.setFont(captionFont);
     float[] px = views.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup().data().asFloat();
     int plane = s * s;
     for (int i = 0; i < rows; i++) {
