@@ -51,8 +51,11 @@ public final class TinyStableDiffusion {
 
   private TinyStableDiffusion() {}
 
-  /** One caption of the model's vocabulary, with the class it names. */
-  public record Caption(String id, String text, int label) {}
+  /**
+   * One caption, with the class it names and, for the model's vocabulary, the indices of its size
+   * and brightness words in {@link #SIZES} and {@link #BRIGHTNESS} (-1 for captions without them).
+   */
+  public record Caption(String id, String text, int label, int size, int brightness) {}
 
   /**
    * Captions from the model's vocabulary: every (class, size, brightness) combination in label,
@@ -75,7 +78,7 @@ public final class TinyStableDiffusion {
         String template = TEMPLATES.get(out.size() % TEMPLATES.size());
         String noun = CLASSES.get(c);
         out.add(new Caption("c" + c + "-" + size + "-" + brightness, template + " " + size + " " + brightness + " "
-            + noun, c));
+            + noun, c, combo / BRIGHTNESS.size(), combo % BRIGHTNESS.size()));
       }
     }
     return out;

@@ -8,6 +8,7 @@ import javax.imageio.ImageIO;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.augment.data.CaptionGroup;
 import io.github.stablerep.eval.EvalPreprocessing;
+import io.github.stablerep.examples.TinyStableDiffusion;
 import io.github.stablerep.eval.data.Batch;
 import io.github.stablerep.eval.data.IdxDataset;
 import io.github.stablerep.eval.data.ImageDataset;
@@ -22,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
-import java.util.Random;
 import java.util.function.LongConsumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -30,8 +30,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * The main job's data: labelled train and test images in memory (for the probes), and the
- * caption-grouped training set the pre-training phases sample from.
+ * The main job's real data: labelled train and test images in memory (for the probes), and real
+ * training images grouped like a generated set (for the real-image pre-training arms).
  *
  * <p>Sources ({@code --data}): the embedded Fashion-MNIST subset (classpath resources, see
  * {@code PROVENANCE.md} next to them), a Fashion-MNIST/MNIST IDX folder, an ImageFolder root
@@ -39,17 +39,13 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * probes run on the embedded subset). Every image is brought to {@code size × size} RGB in [0, 1]
  * (short side resized, centre crop; one channel replicated to three).
  *
- * <p><b>Captions from labels.</b> Real images of a class stand in for the images a generator
- * would make for one caption: each class's training images are shuffled (seeded) and cut into
- * groups of {@value #GROUP} (StableRep generates 10 images per caption), and each group gets a
- * caption from {@link #TEMPLATES}. The images are written once as PNGs under the output folder,
- * because the sampler reads files.
+ * <p><b>Real images grouped by caption content</b> ({@link #realCaptionGroups}): for each caption
+ * of the generated set, real images of its class with the size and brightness its words say,
+ * written once as PNGs under the output folder because the sampler reads files.
  */
 public final class DemoData {
 
-  /** Images per caption group, as StableRep's 10 generated images per caption. */
-  public static final int GROUP = 10;
-  /** Caption templates; {@code %s} is the class name. */
+  /** Caption templates for another generator's captions; {@code %s} is the class name. */
   public static final List<String> TEMPLATES = List.of("a photo of a %s", "a product photo of a %s",
       "a close-up photo of a %s", "a black and white photo of a %s", "a catalogue photo of a %s");
   /** Fashion-MNIST's class names, in label order. */
@@ -228,17 +224,6 @@ public final class DemoData {
     return exportImages(train, source, dir, progress);
   }
 
-  /**
-   * The first {@code count / classes} training images of each class (stratified, in reading
-   * order), written as PNGs under {@code dir} as {@link #exportTrainImages} does.
-   */
-  public List<Path> exportBalancedTrainSubset(int count, Path dir, LongConsumer progress) throws IOException {
-    checkArgument(count >= classes.size() && count <= train.size(),
-        "count: expected %s to %s real training images, found %s", classes.size(), train.size(), count);
-    Labelled subset = train.firstPerClass(count / classes.size(), classes.size());
-    return exportImages(subset, source + "; first " + count / classes.size() + " per class", dir, progress);
-  }
-
   private static List<Path> exportImages(Labelled images, String source, Path dir, LongConsumer progress)
       throws IOException {
     Path marker = dir.resolve("READY");
@@ -280,29 +265,100 @@ public final class DemoData {
   }
 
   /**
-   * The stand-in caption set: each class's images shuffled with a seeded generator and cut into
-   * groups of {@value #GROUP}; group g of class c is caption {@code c<c>-<g>} with template g mod
-   * {@code TEMPLATES.size()}.
+   * Real training images grouped as a generated set is: for each caption, {@code perCaption} real
+   * images of its class whose size and brightness terciles match the caption's words (the
+   * attributes the shipped generator's captions were made from, {@code tools/tiny-sd/prompts.py}:
+   * size = fraction of pixels above 0.1, brightness = their mean, terciles within the class), the
+   * first unused ones in reading order. A caption without those words takes images of its class.
+   * The images are written as PNGs under {@code dir} (once; a marker holds what they are).
    */
-  public CaptionDataset captionGroups(List<Path> images, long seed) {
+  public CaptionDataset realCaptionGroups(List<TinyStableDiffusion.Caption> captions, int perCaption, Path dir,
+      LongConsumer progress) throws IOException {
+    checkArgument(perCaption >= 1, "perCaption: expected >= 1, found %s", perCaption);
+    int[][] terciles = contentTerciles(train, classes.size());
+    boolean[] used = new boolean[train.size()];
+    List<Integer> chosen = new ArrayList<>();
+    List<int[]> spans = new ArrayList<>();
+    for (TinyStableDiffusion.Caption cap : captions) {
+      int start = chosen.size();
+      for (int i = 0; i < train.size() && chosen.size() - start < perCaption; i++) {
+        if (!used[i] && train.labels()[i] == cap.label() && (cap.size() < 0 || terciles[0][i] == cap.size())
+            && (cap.brightness() < 0 || terciles[1][i] == cap.brightness())) {
+          used[i] = true;
+          chosen.add(i);
+        }
+      }
+      checkArgument(chosen.size() > start, "caption %s: expected real training images of its class and attributes, "
+          + "found none among %s", cap.text(), train.size());
+      spans.add(new int[] {start, chosen.size()});
+    }
+    long[] idx = chosen.stream().mapToLong(Integer::longValue).toArray();
+    Labelled subset = new Labelled(train.images().get(NDArrayIndex.indices(idx)).dup(),
+        chosen.stream().mapToInt(i -> train.labels()[i]).toArray());
+    List<Path> files = exportImages(subset, source + "; real caption groups of " + captions.size() + " captions x "
+        + perCaption + " (" + Arrays.hashCode(idx) + ")", dir, progress);
     List<CaptionGroup> groups = new ArrayList<>();
-    for (int c = 0; c < classes.size(); c++) {
-      List<Integer> members = new ArrayList<>();
-      for (int i = 0; i < train.size(); i++) {
-        if (train.labels()[i] == c) {
-          members.add(i);
-        }
-      }
-      Collections.shuffle(members, new Random(seed * 1_000_003L + c));
-      for (int g = 0; g * GROUP < members.size(); g++) {
-        List<Path> files = new ArrayList<>();
-        for (int i = g * GROUP; i < Math.min(members.size(), (g + 1) * GROUP); i++) {
-          files.add(images.get(members.get(i)));
-        }
-        groups.add(new CaptionGroup("c" + c + "-" + g, caption(c, g), files));
-      }
+    for (int c = 0; c < captions.size(); c++) {
+      TinyStableDiffusion.Caption cap = captions.get(c);
+      groups.add(new CaptionGroup("real-" + cap.id(), cap.text(), files.subList(spans.get(c)[0], spans.get(c)[1])));
     }
     return CaptionDataset.of(groups);
+  }
+
+  /**
+   * Size and brightness tercile (0, 1, 2) of every image, within its class, as
+   * {@code tools/tiny-sd/prompts.py} computes them (numpy's linear quantiles at 1/3 and 2/3).
+   */
+  static int[][] contentTerciles(Labelled l, int classes) {
+    int n = l.size();
+    int plane = (int) (l.images().size(2) * l.images().size(3));
+    float[] px = l.images().get(NDArrayIndex.all(), NDArrayIndex.point(0)).dup('c').data().asFloat();
+    double[][] measures = new double[2][n];
+    for (int i = 0; i < n; i++) {
+      int on = 0;
+      double sum = 0;
+      for (int p = i * plane; p < (i + 1) * plane; p++) {
+        // the u8 value / 255, rounded back to the u8 grid: PNG and IDX hold whole steps
+        double x = Math.round(px[p] * 255.0) / 255.0;
+        if (x > 0.1) {
+          on++;
+          sum += x;
+        }
+      }
+      measures[0][i] = on / (double) plane;
+      measures[1][i] = sum / Math.max(on, 1) * 255;
+    }
+    int[][] out = new int[2][n];
+    for (int a = 0; a < 2; a++) {
+      for (int c = 0; c < classes; c++) {
+        List<Double> values = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          if (l.labels()[i] == c) {
+            values.add(measures[a][i]);
+          }
+        }
+        if (values.isEmpty()) {
+          continue;
+        }
+        Collections.sort(values);
+        double low = quantile(values, 1.0 / 3);
+        double high = quantile(values, 2.0 / 3);
+        for (int i = 0; i < n; i++) {
+          if (l.labels()[i] == c) {
+            out[a][i] = (measures[a][i] > low ? 1 : 0) + (measures[a][i] > high ? 1 : 0);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** numpy's default (linear) quantile of sorted values. */
+  private static double quantile(List<Double> sorted, double q) {
+    double pos = q * (sorted.size() - 1);
+    int lo = (int) Math.floor(pos);
+    int hi = Math.min(lo + 1, sorted.size() - 1);
+    return sorted.get(lo) + (pos - lo) * (sorted.get(hi) - sorted.get(lo));
   }
 
   /** Caption text {@code t} of class {@code c}. */

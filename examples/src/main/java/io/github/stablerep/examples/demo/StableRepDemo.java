@@ -80,6 +80,8 @@ public final class StableRepDemo {
   public static final String STABLEREP_SYNTHETIC = "StableRep (synthetic)";
   public static final String SIMCLR_SYNTHETIC = "SimCLR (synthetic)";
   public static final String SIMCLR_REAL = "SimCLR (real)";
+  /** Optional arm: the multi-positive loss on real images grouped by the synthetic captions' content. */
+  public static final String STABLEREP_REAL = "StableRep (real)";
   public static final String RANDOM_INIT = "random init";
   public static final String RAW_PIXELS = "raw pixels";
   static final double[] MEAN = {0.5, 0.5, 0.5};
@@ -90,12 +92,12 @@ public final class StableRepDemo {
   record Config(int image, int patch, int width, int depth, int heads, int headHidden, int headOut,
       int captionsPerClass, int imagesPerCaption, int generatorSteps, int generatorBatch, int captions, int views,
       int steps, int trainPerClass, int testPerClass, int checkpointEvery, double lr, int probeLambdas,
-      int probeIterations) {
+      int probeIterations, boolean realStableRep) {
 
     static Config of(DemoOptions o) {
       Config c = o.size() == DemoOptions.Size.FULL
-          ? new Config(28, 7, 128, 4, 4, 256, 128, 9, 10, 10, 60, 16, 6, 500, 1200, 200, 25, 1e-3, 7, 1000)
-          : new Config(28, 7, 64, 2, 2, 128, 64, 2, 4, 8, 40, 16, 4, 120, 200, 50, 10, 1e-3, 3, 60);
+          ? new Config(28, 7, 128, 4, 4, 256, 128, 9, 10, 10, 60, 16, 6, 500, 1200, 200, 25, 1e-3, 7, 1000, true)
+          : new Config(28, 7, 64, 2, 2, 128, 64, 2, 4, 8, 40, 16, 4, 120, 200, 50, 10, 1e-3, 3, 60, true);
       return c.with(o.steps() > 0 ? o.steps() : c.steps, o.generatorSteps() > 0 ? o.generatorSteps()
           : c.generatorSteps);
     }
@@ -103,7 +105,7 @@ public final class StableRepDemo {
     Config with(int s, int g) {
       return new Config(image, patch, width, depth, heads, headHidden, headOut, captionsPerClass, imagesPerCaption,
           g, generatorBatch, captions, views, s, trainPerClass, testPerClass, checkpointEvery, lr, probeLambdas,
-          probeIterations);
+          probeIterations, realStableRep);
     }
 
     /** Augmented images through the encoder in one pre-training. */
@@ -127,8 +129,11 @@ public final class StableRepDemo {
     }
   }
 
-  /** The pre-training images: caption groups, where they came from, and the class each caption names. */
-  record TrainingSet(CaptionDataset captions, String origin, Map<String, Integer> labelOfCaption) {}
+  /**
+   * The pre-training images: caption groups, where they came from, and the captions they were
+   * generated from (with the class and attributes each names), which the real arms mirror.
+   */
+  record TrainingSet(CaptionDataset captions, String origin, List<TinyStableDiffusion.Caption> source) {}
 
   private StableRepDemo() {}
 
@@ -188,7 +193,15 @@ public final class StableRepDemo {
     t0 = System.nanoTime();
     TrainingSet synthetic;
     if (data.manifest() != null) {
-      synthetic = new TrainingSet(data.manifest(), "manifest", Map.of());
+      // the real arms mirror a manifest by class only: groups of 10 per class, as many images
+      int perClass = (int) Math.max(1, Math.round(data.manifest().imageCount() / (10.0 * data.classes().size())));
+      List<TinyStableDiffusion.Caption> byClass = new ArrayList<>();
+      for (int k = 0; k < data.classes().size(); k++) {
+        for (int g = 0; g < perClass; g++) {
+          byClass.add(new TinyStableDiffusion.Caption("c" + k + "-" + g, data.caption(k, g), k, -1, -1));
+        }
+      }
+      synthetic = new TrainingSet(data.manifest(), "manifest", byClass);
     } else {
       synthetic = generate(options, c, data, dir.resolve("generated"), out);
       phases.put("generate", elapsed(t0));
@@ -200,16 +213,11 @@ public final class StableRepDemo {
         + "\", " + training.captions().get(0).size() + " images)");
     pictures.add(viewGrid(training, c, seed, dir.resolve("augmented-views.png")));
 
-    // ---- as many real images, each its own caption, for SimCLR on real data
-    int realCount = Math.max(data.classes().size(), (int) Math.min(data.train().size(), training.imageCount()));
-    ConsoleProgress exportBar = new ConsoleProgress("real", realCount, out);
-    List<Path> realFiles = data.exportBalancedTrainSubset(realCount, dir.resolve("data").resolve("real-" + c.image()),
-        done -> exportBar.update(done, "PNG"));
-    List<CaptionGroup> realGroups = new ArrayList<>();
-    for (int i = 0; i < realFiles.size(); i++) {
-      realGroups.add(new CaptionGroup("real-" + i, "real image " + i, List.of(realFiles.get(i))));
-    }
-    CaptionDataset real = CaptionDataset.of(realGroups);
+    // ---- as many real images, grouped by the same caption content, for the real arms
+    int perCaption = (int) Math.max(1, training.imageCount() / synthetic.source().size());
+    ConsoleProgress exportBar = new ConsoleProgress("real", (long) perCaption * synthetic.source().size(), out);
+    CaptionDataset real = data.realCaptionGroups(synthetic.source(), perCaption,
+        dir.resolve("data").resolve("real-" + c.image()), done -> exportBar.update(done, "PNG"));
     phases.merge("data", elapsed(t0), Duration::plus);
 
     // ---- pre-training: same ViT, steps and images per step in each arm
@@ -227,12 +235,23 @@ public final class StableRepDemo {
     Pretrainer.Result simclrReal = train(pretrainer(c, seed, Pretrainer.singleImageCaptions(real), pairs, 2,
         checkpoints.resolve("simclr-real.safetensors")), "SimCLR real", out);
     phases.put("pre-train SimCLR (real)", elapsed(t0));
-    pictures.add(lossChart(List.of(stableRep, simclrSynthetic, simclrReal), dir.resolve("loss-curves.png")));
+    Pretrainer.Result stableRepReal = null;
+    if (c.realStableRep()) {
+      t0 = System.nanoTime();
+      stableRepReal = train(pretrainer(c, seed, real, c.captions(), c.views(),
+          checkpoints.resolve("stablerep-real.safetensors")), "StableRep real", out);
+      phases.put("pre-train StableRep (real)", elapsed(t0));
+    }
+    List<Pretrainer.Result> trained = new ArrayList<>(List.of(stableRep, simclrSynthetic, simclrReal));
+    if (stableRepReal != null) {
+      trained.add(stableRepReal);
+    }
+    pictures.add(lossChart(trained, dir.resolve("loss-curves.png")));
 
     // ---- evaluation
     t0 = System.nanoTime();
     String syntheticData = synthetic.origin() + " (" + training.imageCount() + ")";
-    String realData = "real (" + real.size() + ")";
+    String realData = "real (" + real.imageCount() + ")";
     String multiPositive = "multi-positive, m=" + c.views();
     String nt = "SimCLR, 2 views";
     List<Method> methods = new ArrayList<>();
@@ -243,6 +262,10 @@ public final class StableRepDemo {
         extract(simclrSynthetic.graph(), simclrSynthetic.featureName(), data, featureDir, "simclr-synthetic", out)));
     methods.add(new Method(SIMCLR_REAL, realData, nt, c.imagesSeen(),
         extract(simclrReal.graph(), simclrReal.featureName(), data, featureDir, "simclr-real", out)));
+    if (stableRepReal != null) {
+      methods.add(new Method(STABLEREP_REAL, realData, multiPositive, c.imagesSeen(),
+          extract(stableRepReal.graph(), stableRepReal.featureName(), data, featureDir, "stablerep-real", out)));
+    }
     SameDiff random = SameDiff.create();
     VitGraph rg = c.vit(seed).define(random, random.placeHolder(Pretrainer.IMAGES, DataType.FLOAT, -1, 3, c.image(),
         c.image()));
@@ -320,7 +343,7 @@ public final class StableRepDemo {
       int perClass = Math.min(c.captionsPerClass(), DemoData.TEMPLATES.size());
       for (int k = 0; k < data.classes().size(); k++) {
         for (int t = 0; t < perClass; t++) {
-          captions.add(new TinyStableDiffusion.Caption("c" + k + "-t" + t, data.caption(k, t), k));
+          captions.add(new TinyStableDiffusion.Caption("c" + k + "-t" + t, data.caption(k, t), k, -1, -1));
         }
       }
     }
@@ -336,10 +359,8 @@ public final class StableRepDemo {
       writeText(marker, settings);
     }
     StringBuilder tsv = new StringBuilder("caption_id\tcaption\n");
-    Map<String, Integer> labels = new LinkedHashMap<>();
     for (TinyStableDiffusion.Caption cap : captions) {
       tsv.append(cap.id()).append('\t').append(cap.text()).append('\n');
-      labels.put(cap.id(), cap.label());
     }
     Path captionFile = dir.resolve("captions.tsv");
     writeText(captionFile, tsv.toString());
@@ -362,7 +383,7 @@ public final class StableRepDemo {
     }, null);
     out.println("generated " + r.generated() + " images (" + r.skipped() + " kept from before), guidance "
         + GUIDANCE);
-    return new TrainingSet(CaptionDataset.fromManifest(r.manifest()), "synthetic", labels);
+    return new TrainingSet(CaptionDataset.fromManifest(r.manifest()), "synthetic", captions);
   }
 
   private static Path viewGrid(CaptionDataset ds, Config c, long seed, Path file) throws IOException {
@@ -385,7 +406,8 @@ public final class StableRepDemo {
 
   private static Path lossChart(List<Pretrainer.Result> results, Path file) throws IOException {
     LineChart chart = new LineChart("Pre-training loss", "step", "loss");
-    List<String> names = List.of("StableRep: multi-positive, synthetic", "SimCLR, synthetic", "SimCLR, real");
+    List<String> names = List.of("StableRep: multi-positive, synthetic", "SimCLR, synthetic", "SimCLR, real",
+        "StableRep: multi-positive, real");
     for (int i = 0; i < results.size(); i++) {
       chart.add(names.get(i), steps(results.get(i).losses().length), results.get(i).losses());
     }

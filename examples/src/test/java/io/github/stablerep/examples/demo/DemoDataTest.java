@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.stablerep.augment.Images;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.augment.data.CaptionGroup;
+import io.github.stablerep.core.io.Npy;
+import io.github.stablerep.examples.TinyStableDiffusion;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -13,14 +15,16 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class DemoDataTest {
   @TempDir
   Path tmp;
 
   @Test
-  void embeddedSubsetIsBalancedAndGroupsIntoCaptionsOfOneClass() throws Exception {
+  void embeddedSubsetIsBalancedAndAlsoAnIdxFolder() throws Exception {
     DemoData d = DemoData.load(null, tmp.resolve("work"), 28, 20, 5);
     assertThat(d.classes()).hasSize(10).startsWith("T-shirt/top");
     assertThat(d.train().size()).isEqualTo(200);
@@ -33,18 +37,6 @@ class DemoDataTest {
             org.nd4j.linalg.indexing.NDArrayIndex.point(2)));
     List<Path> files = d.exportTrainImages(tmp.resolve("png"), n -> { });
     assertThat(Images.read(files.get(7)).shape()).containsExactly(3, 28, 28);
-    CaptionDataset c = d.captionGroups(files, 0);
-    assertThat(c.captions()).hasSize(20); // 20 per class in groups of 10
-    Set<Path> seen = new HashSet<>();
-    for (CaptionGroup g : c.captions()) {
-      assertThat(g.size()).isEqualTo(DemoData.GROUP);
-      int label = d.train().labels()[files.indexOf(g.images().get(0))];
-      for (Path p : g.images()) {
-        assertThat(d.train().labels()[files.indexOf(p)]).isEqualTo(label);
-        assertThat(seen.add(p)).isTrue();
-      }
-      assertThat(g.caption()).contains(d.classes().get(label).toLowerCase(java.util.Locale.ROOT));
-    }
     // the IDX files the embedded set was unpacked to are also a valid --data folder
     DemoData idx = DemoData.load(tmp.resolve("work").resolve("embedded"), tmp.resolve("w2"), 28, 20, 5);
     assertThat(idx.source()).startsWith("IDX folder");
@@ -65,5 +57,46 @@ class DemoDataTest {
     assertThat(d.classes()).containsExactly("cat", "dog");
     assertThat(d.train().images().shape()).containsExactly(4, 3, 28, 28);
     assertThat(d.test().labels()).containsExactly(0, 0, 1, 1);
+  }
+
+  /** Size and brightness terciles as tools/tiny-sd/prompts.py computes them, by NumPy. */
+  @Test
+  void contentTercilesMatchTheGeneratorsCaptionRule() throws Exception {
+    DemoData d = DemoData.load(null, tmp.resolve("work"), 28, 20, 5);
+    INDArray golden = Npy.read(Path.of(DemoDataTest.class.getResource("/golden/demo/content_terciles.npy").toURI()));
+    int[][] t = DemoData.contentTerciles(d.train(), 10);
+    for (int a = 0; a < 2; a++) {
+      for (int i = 0; i < d.train().size(); i++) {
+        assertThat(t[a][i]).as("attribute %s of image %s", a, i).isEqualTo(golden.getInt(a, i));
+      }
+    }
+  }
+
+  /** Real images grouped like the generated set: per caption, images of its class, size and brightness. */
+  @Test
+  void realCaptionGroupsFollowTheCaptionWords() throws Exception {
+    DemoData d = DemoData.load(null, tmp.resolve("work"), 28, 20, 5);
+    List<TinyStableDiffusion.Caption> captions = TinyStableDiffusion.captions(2);
+    CaptionDataset real = d.realCaptionGroups(captions, 2, tmp.resolve("real"), n -> { });
+    assertThat(real.captions()).hasSize(20);
+    int[][] t = DemoData.contentTerciles(d.train(), 10);
+    Set<Path> seen = new HashSet<>();
+    for (int c = 0; c < captions.size(); c++) {
+      CaptionGroup g = real.captions().get(c);
+      TinyStableDiffusion.Caption cap = captions.get(c);
+      assertThat(g.caption()).isEqualTo(cap.text());
+      assertThat(g.size()).isEqualTo(2);
+      for (Path p : g.images()) {
+        assertThat(seen.add(p)).isTrue();
+        INDArray im = Images.read(p);
+        // find the training image it was written from: same class and the caption's terciles
+        boolean found = false;
+        for (int i = 0; i < d.train().size() && !found; i++) {
+          found = d.train().labels()[i] == cap.label() && t[0][i] == cap.size() && t[1][i] == cap.brightness()
+              && d.train().images().get(NDArrayIndex.point(i)).sub(im).amaxNumber().doubleValue() < 1e-6;
+        }
+        assertThat(found).as("%s is a training image of %s", p, cap.text()).isTrue();
+      }
+    }
   }
 }
