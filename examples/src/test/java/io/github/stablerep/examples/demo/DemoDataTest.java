@@ -75,7 +75,7 @@ class DemoDataTest {
   /** Real images grouped like the generated set: per caption, images of its class, size and brightness. */
   @Test
   void realCaptionGroupsFollowTheCaptionWords() throws Exception {
-    DemoData d = DemoData.load(null, tmp.resolve("work"), 28, 20, 5);
+    DemoData d = DemoData.load(null, tmp.resolve("work"), 28, 200, 5);
     List<TinyStableDiffusion.Caption> captions = TinyStableDiffusion.captions(2);
     CaptionDataset real = d.realCaptionGroups(captions, 2, tmp.resolve("real"), n -> { });
     assertThat(real.captions()).hasSize(20);
