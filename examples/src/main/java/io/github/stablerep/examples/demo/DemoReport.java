@@ -15,8 +15,25 @@ import java.util.Map;
  * @param phases wall time of each phase in this run (a phase finished by an earlier, resumed
  *     run shows only what this run spent on it)
  * @param pictures the PNG files written
+ * @param fidelity how faithful the generated training images are, or null when none were
+ *     generated with known classes
  */
-public record DemoReport(List<Row> rows, Map<String, Duration> phases, List<Path> pictures) {
+public record DemoReport(List<Row> rows, Map<String, Duration> phases, List<Path> pictures, Fidelity fidelity) {
+
+  /**
+   * How faithful the generated set is: the fraction of generated images that a small classifier
+   * trained on the real training images ({@link FidelityJudge}) puts in their caption's class.
+   *
+   * @param judgeTestAccuracy the judge's own accuracy on the real test images
+   */
+  public record Fidelity(double agreement, int images, double judgeTestAccuracy) {
+    /** One line for the output and {@code results.md}. */
+    public String line() {
+      return String.format(java.util.Locale.ROOT, "Fidelity: %.1f %% of the %d generated images are classified as "
+          + "their caption's class by a small CNN trained on the real training images (%.1f %% on the real test "
+          + "images).", 100 * agreement, images, 100 * judgeTestAccuracy);
+    }
+  }
 
   public DemoReport {
     rows = List.copyOf(rows);
@@ -54,6 +71,11 @@ public record DemoReport(List<Row> rows, Map<String, Duration> phases, List<Path
           100 * r.knnTop1()));
     }
     return b.toString();
+  }
+
+  /** {@code results.md}: the table, then the fidelity line when the set was generated here. */
+  public String markdown() {
+    return fidelity == null ? table() : table() + "\n" + fidelity.line() + "\n";
   }
 
   /** Phase wall times, one line each. */

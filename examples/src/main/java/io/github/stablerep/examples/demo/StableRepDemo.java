@@ -208,6 +208,14 @@ public final class StableRepDemo {
       t0 = System.nanoTime();
       pictures.add(sampleGrid(synthetic, dir.resolve("generated-samples.png")));
     }
+    DemoReport.Fidelity fidelity = null;
+    if (synthetic.origin().equals("synthetic") && data.classes().equals(DemoData.FASHION_MNIST)) {
+      t0 = System.nanoTime();
+      fidelity = judge(synthetic, data, seed, dir.resolve("results"), out);
+      phases.put("judge fidelity", elapsed(t0));
+      t0 = System.nanoTime();
+      out.println(fidelity.line());
+    }
     CaptionDataset training = synthetic.captions();
     out.println("captions: " + training.captions().size() + " (e.g. \"" + training.captions().get(0).caption()
         + "\", " + training.captions().get(0).size() + " images)");
@@ -287,17 +295,61 @@ public final class StableRepDemo {
     pictures.add(scatter);
     phases.put("evaluate", elapsed(t0));
 
-    DemoReport report = new DemoReport(rows, phases, pictures);
+    DemoReport report = new DemoReport(rows, phases, pictures, fidelity);
     String table = report.table();
-    writeText(dir.resolve("results.md"), table);
+    writeText(dir.resolve("results.md"), report.markdown());
     out.println();
     out.println("Linear probe and kNN (k=20) on " + data.test().size() + " real test images, frozen features:");
     out.print(table);
+    if (fidelity != null) {
+      out.println(fidelity.line());
+    }
     out.println("Phase wall times (this run):");
     out.print(report.times());
     out.println("Pictures: " + pictures.stream().map(p -> p.getFileName().toString()).toList() + " in "
         + dir.toAbsolutePath().normalize());
     return report;
+  }
+
+  /**
+   * Trains {@link FidelityJudge} on the real training images and scores every generated image
+   * against its caption's class; stored so that a resumed run prints the same figures.
+   */
+  private static DemoReport.Fidelity judge(TrainingSet synthetic, DemoData data, long seed, Path dir,
+      PrintStream out) throws IOException {
+    Path file = dir.resolve("fidelity.properties");
+    if (Files.exists(file)) {
+      Properties p = new Properties();
+      try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        p.load(in);
+      }
+      return new DemoReport.Fidelity(Double.parseDouble(p.getProperty("agreement")),
+          Integer.parseInt(p.getProperty("images")), Double.parseDouble(p.getProperty("judgeTestAccuracy")));
+    }
+    int steps = (int) Math.min(Integer.MAX_VALUE, (long) FidelityJudge.defaultEpochs(data.train().size())
+        * ((data.train().size() + FidelityJudge.DEFAULT_BATCH - 1) / FidelityJudge.DEFAULT_BATCH));
+    ConsoleProgress bar = new ConsoleProgress("judge", steps, out);
+    FidelityJudge judge = FidelityJudge.train(data.train(), seed, done -> bar.update(done, "CNN on real images"));
+    Map<String, Integer> labelOf = new LinkedHashMap<>();
+    for (TinyStableDiffusion.Caption cap : synthetic.source()) {
+      labelOf.put(cap.id(), cap.label());
+    }
+    List<CaptionGroup> groups = synthetic.captions().captions();
+    int n = (int) synthetic.captions().imageCount();
+    INDArray images = Nd4j.create(DataType.FLOAT, n, 3, data.train().images().size(2), data.train().images().size(3));
+    int[] expected = new int[n];
+    int i = 0;
+    for (CaptionGroup g : groups) {
+      for (Path p : g.images()) {
+        images.get(NDArrayIndex.point(i)).assign(Images.read(p));
+        expected[i++] = labelOf.get(g.id());
+      }
+    }
+    DemoReport.Fidelity f = new DemoReport.Fidelity(judge.agreement(images, expected), n,
+        judge.testAccuracy(data.test()));
+    writeText(file, "agreement=" + f.agreement() + "\nimages=" + f.images() + "\njudgeTestAccuracy="
+        + f.judgeTestAccuracy() + "\n");
+    return f;
   }
 
   /** One row's method before evaluation: its train and test features. */

@@ -68,7 +68,13 @@ class StableRepDemoTest {
     assertThat(whole.rows()).extracting(DemoReport.Row::imagesSeen).containsExactly(120L * 64, 120L * 64, 120L * 64,
         120L * 64, 0L, 0L);
     assertThat(printed).contains(whole.table()).contains("pre-train SimCLR (real)");
-    assertThat(Files.readString(tmp.resolve("whole").resolve("results.md"))).isEqualTo(whole.table());
+    assertThat(Files.readString(tmp.resolve("whole").resolve("results.md"))).isEqualTo(whole.markdown())
+        .startsWith(whole.table());
+    // the judge is FidelityJudgeTest's (which holds the 90 % bar on DDIM 15 steps); here a
+    // sanity bound on 80 images at the reduced sampler settings
+    assertThat(whole.fidelity().images()).isEqualTo(80);
+    assertThat(whole.fidelity().agreement()).as(whole.fidelity().line()).isGreaterThan(0.8);
+    assertThat(printed).contains(whole.fidelity().line());
   }
 
   /** The training images are the pipeline's: 20 captions of the model's vocabulary, 4 PNGs each. */
@@ -145,7 +151,8 @@ class StableRepDemoTest {
     assertThat(text).contains("resumed at step").contains("generated 0 images (80 kept from before)");
     assertThat(resumed.table()).isEqualTo(whole.table());
     assertThat(resumed.rows()).isEqualTo(whole.rows());
-    assertThat(Files.readString(out.resolve("results.md"))).isEqualTo(whole.table());
+    assertThat(Files.readString(out.resolve("results.md"))).isEqualTo(whole.markdown());
+    assertThat(resumed.fidelity()).isEqualTo(whole.fidelity());
   }
 
   /**
