@@ -100,7 +100,7 @@ public final class Gradients {
     }
     SameDiff gradFn = sd.getFunction("grad");
     gradFn.setEnableCache(true);
-    useReusingMemory(gradFn);
+    ReusingMemoryManager.installOn(gradFn);
     gradFn.setListeners(sd.getListeners());
     Map<String, INDArray> all = gradFn.output(placeholders, requested.toArray(new String[0]));
     for (Map.Entry<String, INDArray> e : all.entrySet()) {
@@ -143,18 +143,6 @@ public final class Gradients {
    * Gives this thread's session of {@code gradFn} a {@link ReusingMemoryManager} (SameDiff keeps
    * one session per thread and creates it on first use with its exact-shape cache).
    */
-  private static void useReusingMemory(SameDiff gradFn) {
-    InferenceSession session = gradFn.getSessions()
-        .computeIfAbsent(Thread.currentThread().getId(), id -> SameDiff.getInferenceFactory().create(gradFn));
-    if (!(session.getMmgr() instanceof ReusingMemoryManager)) {
-      SessionMemMgr previous = session.getMmgr();
-      session.setMmgr(ReusingMemoryManager.create());
-      if (previous != null) {
-        previous.close();
-      }
-    }
-  }
-
   /** One training step's gradients (keyed by variable name) and requested forward values. */
   public record Step(Map<String, INDArray> gradients, Map<String, INDArray> outputs) {}
 

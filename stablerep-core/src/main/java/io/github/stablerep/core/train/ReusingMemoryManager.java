@@ -9,6 +9,9 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.bytedeco.javacpp.Pointer;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.InferenceSession;
+import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
 import org.nd4j.autodiff.samediff.internal.memory.AbstractMemoryMgr;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -57,6 +60,31 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
    */
   public static ReusingMemoryManager create() {
     return withMaxPooledBytes(Pointer.maxBytes());
+  }
+
+  /**
+   * Gives {@code sd}'s inference session on the calling thread a reusing manager (creating the
+   * session if needed, keeping one already installed), so that repeated {@code sd.output} calls
+   * on that thread take their intermediate arrays from the previous calls' released buffers
+   * instead of fresh, page-faulted allocations. Arrays a call returns are never released by the
+   * session, so they stay valid after later calls.
+   *
+   * @return the session's manager
+   */
+  public static ReusingMemoryManager installOn(SameDiff sd) {
+    checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
+    InferenceSession session = sd.getSessions()
+        .computeIfAbsent(Thread.currentThread().getId(), id -> SameDiff.getInferenceFactory().create(sd));
+    if (session.getMmgr() instanceof ReusingMemoryManager reusing) {
+      return reusing;
+    }
+    SessionMemMgr previous = session.getMmgr();
+    ReusingMemoryManager created = create();
+    session.setMmgr(created);
+    if (previous != null) {
+      previous.close();
+    }
+    return created;
   }
 
   /**

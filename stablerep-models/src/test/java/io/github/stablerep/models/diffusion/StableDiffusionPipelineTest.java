@@ -125,6 +125,30 @@ class StableDiffusionPipelineTest {
     assertThat(relL2(got.get(NDArrayIndex.point(0)), got.get(NDArrayIndex.point(2)))).isGreaterThan(1e-3);
   }
 
+  /** The graphs reuse released buffers between calls; what a call returned must survive later calls. */
+  @Test
+  void resultsStayIntactAcrossLaterCalls() {
+    INDArray states = pipe.encodePrompts(List.of("", PROMPT, "a dog"));
+    INDArray statesCopy = states.dup();
+    INDArray a = pipe.predictNoise(pipe.initialLatents(1, 3), 500, states);
+    INDArray aCopy = a.dup();
+    INDArray b = pipe.predictNoise(pipe.initialLatents(2, 3), 300, states);
+    INDArray bCopy = b.dup();
+    INDArray c = pipe.predictNoise(pipe.initialLatents(3, 3), 100, pipe.encodePrompts(List.of("x", "y", "z")));
+    INDArray d1 = pipe.decode(pipe.initialLatents(4, 3));
+    INDArray d1Copy = d1.dup();
+    pipe.decode(pipe.initialLatents(5, 3));
+    pipe.predictNoise(pipe.initialLatents(6, 3), 900, states);
+    assertThat(a).isEqualTo(aCopy);
+    assertThat(b).isEqualTo(bCopy);
+    assertThat(d1).isEqualTo(d1Copy);
+    assertThat(states).isEqualTo(statesCopy);
+    assertThat(relL2(a, b)).isGreaterThan(1e-3);
+    assertThat(relL2(b, c)).isGreaterThan(1e-3);
+    // and a repeated call gives the same values from reused buffers
+    assertThat(pipe.predictNoise(pipe.initialLatents(1, 3), 500, states)).isEqualTo(aCopy);
+  }
+
   @Test
   void multiPromptInputsAreChecked() {
     INDArray latents = pipe.initialLatents(1, 2);
