@@ -193,8 +193,10 @@ public final class StableRepDemo {
     t0 = System.nanoTime();
     TrainingSet synthetic;
     if (data.manifest() != null) {
-      // the real arms mirror a manifest by class only: groups of 10 per class, as many images
-      int perClass = (int) Math.max(1, Math.round(data.manifest().imageCount() / (10.0 * data.classes().size())));
+      // the real arms mirror a manifest by class only: about 10 images per caption, and at least
+      // the n captions of m images a batch needs
+      int captions = (int) Math.max(c.captions(), Math.round(data.manifest().imageCount() / 10.0));
+      int perClass = (captions + data.classes().size() - 1) / data.classes().size();
       List<TinyStableDiffusion.Caption> byClass = new ArrayList<>();
       for (int k = 0; k < data.classes().size(); k++) {
         for (int g = 0; g < perClass; g++) {
@@ -222,7 +224,7 @@ public final class StableRepDemo {
     pictures.add(viewGrid(training, c, seed, dir.resolve("augmented-views.png")));
 
     // ---- as many real images, grouped by the same caption content, for the real arms
-    int perCaption = (int) Math.max(1, training.imageCount() / synthetic.source().size());
+    int perCaption = (int) Math.max(c.views(), training.imageCount() / synthetic.source().size());
     ConsoleProgress exportBar = new ConsoleProgress("real", (long) perCaption * synthetic.source().size(), out);
     CaptionDataset real = data.realCaptionGroups(synthetic.source(), perCaption,
         dir.resolve("data").resolve("real-" + c.image()), done -> exportBar.update(done, "PNG"));
