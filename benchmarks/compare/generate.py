@@ -28,7 +28,6 @@ import os
 import re
 import resource
 import statistics
-import struct
 import sys
 import time
 
@@ -37,6 +36,8 @@ import numpy as np
 sys.path.insert(0, os.environ["HF_STUB_DIR"])
 sys.path.insert(0, os.environ["DIFFUSERS_SRC"])
 import hf_stub  # noqa: E402,F401  (must precede diffusers)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "tiny-sd"))
+import stio  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel  # noqa: E402
@@ -50,19 +51,9 @@ IMAGES_PER_CAPTION, STEPS, GUIDANCE = 4, 10, 2.0
 
 
 def read_safetensors(path):
-    codes = {"F32": "<f4", "F16": "<f2"}
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__" or v["dtype"] not in codes:
-            continue
-        a, b = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(data[a:b], dtype=codes[v["dtype"]]).reshape(v["shape"])
-                                  .astype(np.float32))
-    return out
+    """Every floating-point tensor of a safetensors file as float32 torch tensors (tools/tiny-sd/stio.py reads it)."""
+    return {k: torch.from_numpy(v.astype(np.float32)) for k, v in stio.load(path).items()
+            if v.dtype in (np.float16, np.float32, np.float64)}
 
 
 class ClipTokenizer:
