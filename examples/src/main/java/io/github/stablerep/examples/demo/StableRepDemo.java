@@ -96,7 +96,7 @@ public final class StableRepDemo {
 
     static Config of(DemoOptions o) {
       Config c = o.size() == DemoOptions.Size.FULL
-          ? new Config(28, 7, 128, 4, 4, 256, 128, 9, 10, 10, 60, 16, 6, 500, 1200, 200, 25, 1e-3, 7, 1000, true)
+          ? new Config(28, 7, 128, 4, 4, 256, 128, 9, 10, 10, 60, 16, 6, 400, 1200, 200, 25, 1e-3, 7, 1000, true)
           : new Config(28, 7, 64, 2, 2, 128, 64, 2, 4, 8, 40, 16, 4, 120, 200, 50, 10, 1e-3, 3, 60, true);
       return c.with(o.steps() > 0 ? o.steps() : c.steps, o.generatorSteps() > 0 ? o.generatorSteps()
           : c.generatorSteps);
