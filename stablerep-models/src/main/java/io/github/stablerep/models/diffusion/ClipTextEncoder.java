@@ -165,6 +165,54 @@ public final class ClipTextEncoder {
   public DataType dataType() { return dataType; }
   public long seed() { return seed; }
 
+  // ---------------------------------------------------------------- ids from outside
+
+  /**
+   * Checks that every id {@code tokenizer} can produce indexes this encoder's token embedding,
+   * and that its rows fit the position embedding. The embedding lookup is a native gather that
+   * does not check its indices: an id at or above {@link #vocabSize()} (a {@code vocab.json}
+   * mapping a token to 10^9, say) reads outside the table and can crash the JVM. Call this
+   * wherever a tokenizer and an encoder are paired; {@link StableDiffusionPipeline} does.
+   *
+   * @throws IllegalArgumentException naming the tokenizer's vocabulary file, the offending token
+   *     and id, and this encoder's vocabulary size
+   */
+  public void checkTokenizer(ClipTokenizer tokenizer) {
+    checkArgument(tokenizer != null, "tokenizer: expected a ClipTokenizer, found null");
+    checkArgument(tokenizer.maxTokenId() < vocabSize,
+        "%s: expected token ids < the text encoder's vocab_size %s, found id %s for token '%s'",
+        tokenizer.source(), vocabSize, tokenizer.maxTokenId(), tokenizer.maxIdToken());
+    checkArgument(tokenizer.padTokenId() < vocabSize,
+        "%s: expected a pad token id < the text encoder's vocab_size %s, found %s",
+        tokenizer.source(), vocabSize, tokenizer.padTokenId());
+    checkArgument(tokenizer.contextLength() <= maxPositions,
+        "%s: expected a context length <= the text encoder's %s positions, found %s",
+        tokenizer.source(), maxPositions, tokenizer.contextLength());
+  }
+
+  /**
+   * Checks token ids from any other source before they are fed to a graph of this encoder:
+   * an integer [N, L] array, L at most {@link #maxPositions()}, every id in [0, {@link
+   * #vocabSize()}), for the same reason as {@link #checkTokenizer}.
+   *
+   * @return {@code ids}, for chaining
+   * @throws IllegalArgumentException naming the first id out of range and its position
+   */
+  public INDArray checkTokenIds(INDArray ids) {
+    checkArgument(ids != null && ids.rank() == 2 && ids.dataType().isIntType() && ids.size(1) <= maxPositions,
+        "tokenIds: expected an integer array [N, L] with L <= %s, found %s", maxPositions,
+        ids == null ? "null" : ids.dataType() + " " + Arrays.toString(ids.shape()));
+    long[] flat = ids.dup('c').data().asLong();
+    for (int i = 0; i < flat.length; i++) {
+      if (flat[i] < 0 || flat[i] >= vocabSize) {
+        throw new IllegalArgumentException(String.format(
+            "tokenIds: expected ids in [0, %d) (the text encoder's vocab_size), found %d at row %d, position %d",
+            vocabSize, flat[i], i / ids.size(1), i % ids.size(1)));
+      }
+    }
+    return ids;
+  }
+
   // ---------------------------------------------------------------- parameters
 
   /** One parameter: its transformers key, its shape here, and whether it is a transposed Linear weight. */
