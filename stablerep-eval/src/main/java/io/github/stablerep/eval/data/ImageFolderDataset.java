@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * links, its folders sorted by path string and each folder's file names sorted, keeping files
  * whose lower-cased name ends with one of {@link #IMG_EXTENSIONS}. A class folder without any
  * such file is an error, as in torchvision. Decoding is delegated to an {@link ImageDecoder}
- * (default {@link ImageDecoder#imageIo()}).
+ * (default {@link ImageDecoder#standard()}).
  */
 public final class ImageFolderDataset extends FileListDataset {
 
@@ -57,7 +57,7 @@ public final class ImageFolderDataset extends FileListDataset {
 
   /** Indexes {@code root} with the javax.imageio decoder. */
   public static ImageFolderDataset open(Path root) throws IOException {
-    return open(root, ImageDecoder.imageIo());
+    return open(root, ImageDecoder.standard());
   }
 
   /** Indexes {@code root}; files are decoded with {@code decoder} while reading. */

@@ -21,7 +21,7 @@ import java.util.Objects;
  * skipped. Relative paths are resolved against the manifest's folder, not the working
  * directory, so a dataset folder can be moved whole. Errors name the file and the 1-based line,
  * the expected and the found value. Files are decoded while reading, by an {@link
- * ImageDecoder} (default {@link ImageDecoder#imageIo()}); their existence is checked up front.
+ * ImageDecoder} (default {@link ImageDecoder#standard()}); their existence is checked up front.
  */
 public final class ManifestDataset extends FileListDataset {
 
@@ -30,7 +30,7 @@ public final class ManifestDataset extends FileListDataset {
   }
 
   public static ManifestDataset open(Path manifest) throws IOException {
-    return open(manifest, ImageDecoder.imageIo());
+    return open(manifest, ImageDecoder.standard());
   }
 
   public static ManifestDataset open(Path manifest, ImageDecoder decoder) throws IOException {
