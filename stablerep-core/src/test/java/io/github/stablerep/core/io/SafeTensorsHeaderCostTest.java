@@ -66,4 +66,13 @@ class SafeTensorsHeaderCostTest {
       System.out.printf("100000 tensors opened in %.0f ms%n", (System.nanoTime() - t0) / 1e6);
     });
   }
+
+  @Test
+  void aFolderIsNamedNotReadAsAFile() throws Exception {
+    Path folder = Files.createDirectories(dir.resolve("ckpt.safetensors"));
+    assertThatThrownBy(() -> SafeTensors.read(folder)).isInstanceOf(SafeTensorsException.class)
+        .hasMessage(folder + ": expected a safetensors file, found a folder");
+    assertThatThrownBy(() -> Npy.read(folder)).isInstanceOf(NpyException.class)
+        .hasMessage(folder + ": expected a .npy file, found a folder");
+  }
 }
