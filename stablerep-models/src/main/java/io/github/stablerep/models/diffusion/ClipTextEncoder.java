@@ -61,6 +61,9 @@ import org.slf4j.LoggerFactory;
 public final class ClipTextEncoder {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClipTextEncoder.class);
+  /** Sanity bounds on a config: width (and positions), and layers. */
+  static final int MAX_WIDTH = 16384;
+  static final int MAX_LAYERS = 256;
   private static final String PREFIX = "text_model.";
   private static final String POSITION_IDS = "text_model.embeddings.position_ids";
   /** An additive mask value that makes exp() exactly 0 after softmax's max subtraction. */
@@ -463,9 +466,12 @@ public final class ClipTextEncoder {
         found.put(p.key(), a);
       }
     }
+    // one set of keys: rebuilding parameters() per weight key made this quadratic
+    java.util.Set<String> known = new java.util.HashSet<>();
+    parameters().forEach(p -> known.add(p.key()));
     List<String> unexpected = new ArrayList<>();
     for (String k : new TreeMap<>(weights).keySet()) {
-      if (!k.equals(POSITION_IDS) && parameters().stream().noneMatch(p -> p.key().equals(k))) {
+      if (!k.equals(POSITION_IDS) && !known.contains(k)) {
         unexpected.add(k);
       }
     }
@@ -552,12 +558,18 @@ public final class ClipTextEncoder {
     public ClipTextEncoder build() {
       checkArgument(vocabSize >= 1 && vocabSize <= (1 << 24),
           "vocabSize: expected a value in [1, 2^24] (ids are compared in float), found %s", vocabSize);
-      checkArgument(hiddenSize >= 1, "hiddenSize: expected >= 1, found %s", hiddenSize);
-      checkArgument(intermediateSize >= 1, "intermediateSize: expected >= 1, found %s", intermediateSize);
-      checkArgument(layers >= 1, "layers: expected >= 1, found %s", layers);
+      // upper bounds far above any CLIP text tower (OpenCLIP bigG: 1280 wide, 32 layers), so a
+      // hostile config.json fails before a parameter list is built (100 000 layers took 10.7 GB)
+      checkArgument(hiddenSize >= 1 && hiddenSize <= MAX_WIDTH, "hiddenSize: expected a value in [1, %s], found %s",
+          MAX_WIDTH, hiddenSize);
+      checkArgument(intermediateSize >= 1 && intermediateSize <= 4 * MAX_WIDTH,
+          "intermediateSize: expected a value in [1, %s], found %s", 4 * MAX_WIDTH, intermediateSize);
+      checkArgument(layers >= 1 && layers <= MAX_LAYERS, "layers: expected a value in [1, %s], found %s", MAX_LAYERS,
+          layers);
       checkArgument(heads >= 1 && hiddenSize % heads == 0,
           "heads: expected >= 1 and dividing hiddenSize %s, found %s", hiddenSize, heads);
-      checkArgument(maxPositions >= 1, "maxPositions: expected >= 1, found %s", maxPositions);
+      checkArgument(maxPositions >= 1 && maxPositions <= MAX_WIDTH,
+          "maxPositions: expected a value in [1, %s], found %s", MAX_WIDTH, maxPositions);
       checkArgument(activation != null, "activation: expected one of %s, found null", Arrays.toString(Activation.values()));
       checkArgument(Double.isFinite(layerNormEps) && layerNormEps > 0,
           "layerNormEps: expected a finite value > 0 (CLIP uses 1e-5), found %s", layerNormEps);
