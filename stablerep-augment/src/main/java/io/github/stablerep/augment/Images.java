@@ -1,5 +1,7 @@
 package io.github.stablerep.augment;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.awt.Dimension;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -166,9 +168,7 @@ public final class Images {
   }
 
   private static void checkLimits(ImageLimits limits) {
-    if (limits == null) {
-      throw new IllegalArgumentException("limits: expected ImageLimits (ImageLimits.DEFAULT, say), found null");
-    }
+    checkArgument(limits != null, "limits: expected ImageLimits (ImageLimits.DEFAULT, say), found null");
   }
 
   private static BufferedImage decode(byte[] bytes, String name, ImageLimits limits) throws IOException {

@@ -1,5 +1,7 @@
 package io.github.stablerep.augment.data;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.CharacterCodingException;
@@ -193,9 +195,7 @@ public final class CaptionDataset {
   }
 
   private static void requirePolicy(PathPolicy policy) {
-    if (policy == null) {
-      throw new IllegalArgumentException("policy: expected a PathPolicy, found null");
-    }
+    checkArgument(policy != null, "policy: expected a PathPolicy, found null");
   }
 
   private static void checkLinks(PathPolicy policy, Path realRoot, Path file) throws IOException {

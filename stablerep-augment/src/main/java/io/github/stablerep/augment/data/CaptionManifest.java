@@ -1,5 +1,7 @@
 package io.github.stablerep.augment.data;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
@@ -59,9 +61,7 @@ public final class CaptionManifest {
 
   /** Reads a manifest, resolving image paths against its folder under {@code policy}. */
   public static CaptionDataset read(Path manifest, PathPolicy policy) throws IOException {
-    if (policy == null) {
-      throw new IllegalArgumentException("policy: expected a PathPolicy, found null");
-    }
+    checkArgument(policy != null, "policy: expected a PathPolicy, found null");
     Path file = manifest.toAbsolutePath();
     Path base = file.getParent();
     Map<String, String> captions = new LinkedHashMap<>();
