@@ -128,11 +128,21 @@ public final class GenerationJob {
     return z ^ (z >>> 31);
   }
 
-  /** Reads a captions file (plain text or TSV, see the class comment). */
+  /**
+   * Reads a captions file (plain text or TSV, see the class comment).
+   *
+   * @throws IllegalArgumentException naming the file when it is missing, not UTF-8 or malformed
+   */
   public static List<Caption> readCaptions(Path file) throws IOException {
     checkArgument(file != null && Files.isRegularFile(file), "captions: expected a text or TSV file, found %s",
         file == null ? "null" : file + " (missing or not a file)");
-    List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      // the JDK's message is "Input length = 1", naming neither file nor problem
+      throw new IllegalArgumentException("captions " + file + ": expected UTF-8 text, found malformed bytes", e);
+    }
     List<String> records = new ArrayList<>();
     List<Integer> lineNos = new ArrayList<>();
     for (int i = 0; i < lines.size(); i++) {

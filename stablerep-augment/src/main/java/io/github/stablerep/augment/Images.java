@@ -1,5 +1,7 @@
 package io.github.stablerep.augment;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.awt.Dimension;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -17,6 +19,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -26,6 +30,8 @@ import org.apache.commons.imaging.Imaging;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads images into {@code [3, H, W]} {@code FLOAT} arrays with values in [0, 1], and writes
@@ -64,20 +70,32 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p><b>Failures.</b> A corrupt, truncated, empty, unrecognised or over-large file throws
  * {@link ImageDecodeException} naming the file; no other exception or error escapes from the
  * decoders: their runtime exceptions and errors (index errors, negative array sizes, out of
- * memory, stack overflow) are wrapped. Before decoding, the declared dimensions are checked
- * against {@link #MAX_PIXELS}, so a small file that declares a huge image (a decompression bomb)
- * is refused without allocating it. Failures of the file system itself (a missing file, no
+ * memory, stack overflow) are wrapped. Failures of the file system itself (a missing file, no
  * permission) surface as the usual {@link IOException}s of {@link Files#readAllBytes}.
+ *
+ * <p><b>Untrusted files.</b> Before any decoder allocates in proportion to what a file declares,
+ * the declaration is checked against {@link ImageLimits} ({@link ImageLimits#DEFAULT} unless
+ * given): the file's size; every PNG chunk length against the bytes left in the file; the
+ * dimensions (PNG IHDR, GIF screen and every frame, the JPEG frame header, the BMP and TIFF
+ * headers) against {@link ImageLimits#maxPixels()}; the inflated size of PNG metadata. A small
+ * file declaring a huge image (a decompression bomb) is refused without allocating it. A JPEG
+ * whose data ends early is refused ("truncated image"), as PIL raises "image file is truncated",
+ * where libjpeg would only warn and fill the rest with grey.
  *
  * <p>All methods are thread-safe.
  */
 public final class Images {
 
   /**
-   * Largest image accepted, in pixels (2^28, e.g. 16384 × 16384): as a float array that is
-   * already 3 GiB; anything declaring more is refused before decoding.
+   * The ceiling of every pixel limit, 2^28 (16384 × 16384): beyond it the float planes no longer
+   * fit one Java array. {@link #writePng} refuses larger images; reading is limited by {@link
+   * ImageLimits#maxPixels()}, by default far less.
    */
   public static final long MAX_PIXELS = 1L << 28;
+
+  private static final Logger LOG = LoggerFactory.getLogger(Images.class);
+  /** PIL warns of a possible decompression bomb once per call site; this warns once per JVM. */
+  private static final AtomicBoolean WARNED_LARGE = new AtomicBoolean();
 
   private Images() {}
 
@@ -89,8 +107,26 @@ public final class Images {
    * @throws IOException if the file cannot be read at all
    */
   public static INDArray read(Path path) throws IOException {
+    return read(path, ImageLimits.DEFAULT);
+  }
+
+  /**
+   * Decodes the image file at {@code path} within {@code limits}.
+   *
+   * @return a new {@code FLOAT} array {@code [3, H, W]} in [0, 1]
+   * @throws ImageDecodeException if the file is not a decodable image or is beyond a limit
+   *     (message names the file)
+   * @throws IOException if the file cannot be read at all
+   */
+  public static INDArray read(Path path, ImageLimits limits) throws IOException {
+    checkLimits(limits);
+    long size = Files.size(path);
+    if (size > limits.maxFileBytes()) {
+      throw new ImageDecodeException(path + ": expected an image file of at most " + limits.maxFileBytes()
+          + " bytes (ImageLimits.maxFileBytes), found " + size);
+    }
     byte[] bytes = Files.readAllBytes(path);
-    return readBytes(bytes, path.toString());
+    return readBytes(bytes, path.toString(), limits);
   }
 
   /**
@@ -100,11 +136,28 @@ public final class Images {
    * @throws ImageDecodeException if the bytes are not a decodable image
    */
   public static INDArray readBytes(byte[] bytes, String name) throws ImageDecodeException {
+    return readBytes(bytes, name, ImageLimits.DEFAULT);
+  }
+
+  /**
+   * Decodes an image held in memory within {@code limits}; {@code name} is only used in error
+   * messages.
+   *
+   * @return a new {@code FLOAT} array {@code [3, H, W]} in [0, 1]
+   * @throws ImageDecodeException if the bytes are not a decodable image or are beyond a limit
+   */
+  public static INDArray readBytes(byte[] bytes, String name, ImageLimits limits) throws ImageDecodeException {
+    checkLimits(limits);
     if (bytes == null || bytes.length == 0) {
       throw new ImageDecodeException(name + ": expected image data, found an empty file");
     }
+    if (bytes.length > limits.maxFileBytes()) {
+      throw new ImageDecodeException(name + ": expected image data of at most " + limits.maxFileBytes()
+          + " bytes (ImageLimits.maxFileBytes), found " + bytes.length);
+    }
     try {
-      return toChw(decode(bytes, name), name);
+      ImageHeaders.check(bytes, name, limits);
+      return toChw(decode(bytes, name, limits), name, limits);
     } catch (ImageDecodeException e) {
       throw e;
     } catch (Exception | Error e) {
@@ -114,18 +167,22 @@ public final class Images {
     }
   }
 
-  private static BufferedImage decode(byte[] bytes, String name) throws IOException {
+  private static void checkLimits(ImageLimits limits) {
+    checkArgument(limits != null, "limits: expected ImageLimits (ImageLimits.DEFAULT, say), found null");
+  }
+
+  private static BufferedImage decode(byte[] bytes, String name, ImageLimits limits) throws IOException {
     ImageFormat format = Imaging.guessFormat(bytes);
     if (format == null || format == ImageFormats.UNKNOWN) {
       throw new ImageDecodeException(
-          name + ": expected PNG, JPEG, BMP, GIF or TIFF data, found an unrecognised format"
-              + " (first bytes " + hexPrefix(bytes) + ")");
+          name + ": expected PNG, JPEG, BMP, GIF or TIFF data, found no reader for it (unrecognised"
+              + " format, first bytes " + hexPrefix(bytes) + ")");
     }
     if (format == ImageFormats.JPEG) {
-      return decodeWithImageIo(bytes, name);
+      return decodeWithImageIo(bytes, name, limits);
     }
     Dimension size = Imaging.getImageSize(bytes);
-    checkSize(size.width, size.height, name);
+    checkSize(size.width, size.height, name, limits);
     BufferedImage image = Imaging.getBufferedImage(bytes);
     if (image == null) {
       throw new ImageDecodeException(
@@ -134,7 +191,7 @@ public final class Images {
     if (image.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
       // Commons Imaging stores grey through setRGB into a linear-grey BufferedImage: the sRGB
       // to linear step merges dark levels (73 of 256 grey levels of a ramp came back wrong).
-      return decodeWithImageIo(bytes, name);
+      return decodeWithImageIo(bytes, name, limits);
     }
     return image;
   }
@@ -144,8 +201,10 @@ public final class Images {
    * pixels. libjpeg reports a truncated JPEG only as a warning and fills the rest with grey;
    * that warning is made an error, as PIL raises "image file is truncated". Other libjpeg
    * warnings (extraneous bytes before a marker, for instance) are tolerated, as PIL does.
+   * See {@link #isTruncationWarning} for the wordings.
    */
-  private static BufferedImage decodeWithImageIo(byte[] bytes, String name) throws IOException {
+  private static BufferedImage decodeWithImageIo(byte[] bytes, String name, ImageLimits limits)
+      throws IOException {
     try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
       Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
       if (!readers.hasNext()) {
@@ -154,12 +213,12 @@ public final class Images {
       ImageReader reader = readers.next();
       try {
         reader.setInput(in, true, true);
-        checkSize(reader.getWidth(0), reader.getHeight(0), name);
+        checkSize(reader.getWidth(0), reader.getHeight(0), name, limits);
         List<String> warnings = new ArrayList<>();
         reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
         BufferedImage image = reader.read(0);
         for (String warning : warnings) {
-          if (warning != null && warning.contains("Premature end")) {
+          if (isTruncationWarning(warning)) {
             throw new ImageDecodeException(name + ": truncated image (" + warning + ")");
           }
         }
@@ -170,19 +229,36 @@ public final class Images {
     }
   }
 
-  private static void checkSize(long width, long height, String name) throws ImageDecodeException {
-    if (width < 1 || height < 1 || width * height > MAX_PIXELS) {
-      throw new ImageDecodeException(
-          name + ": expected dimensions with 1 to " + MAX_PIXELS + " pixels, found " + width + "x"
-              + height);
+  /**
+   * Whether a javax.imageio warning reports missing data. The JDK's JPEG reader words it
+   * "Truncated File - Missing EOI marker" (any file cut short, even by only its last two bytes:
+   * PIL raises "image file is truncated" for those too), and libjpeg "Premature end of JPEG
+   * file" or "Corrupt JPEG data: premature end of data segment"; hence lower case and three
+   * phrases. Tested on every truncation of the golden JPEGs (ImagesHostileTest).
+   */
+  static boolean isTruncationWarning(String warning) {
+    if (warning == null) {
+      return false;
+    }
+    String w = warning.toLowerCase(Locale.ROOT);
+    return w.contains("premature end") || w.contains("truncated") || w.contains("missing eoi");
+  }
+
+  private static void checkSize(long width, long height, String name, ImageLimits limits)
+      throws ImageDecodeException {
+    ImageHeaders.checkDimensions(width, height, name, limits);
+    if (width * height > limits.maxPixels() / 2 && WARNED_LARGE.compareAndSet(false, true)) {
+      LOG.warn("{}: {}x{} is more than half of ImageLimits.maxPixels {}; a file this size may be a"
+          + " decompression bomb (warned once)", name, width, height, limits.maxPixels());
     }
   }
 
   /** RGB planes scaled by each sample's bit depth; alpha dropped, grey replicated. */
-  private static INDArray toChw(BufferedImage image, String name) throws ImageDecodeException {
+  private static INDArray toChw(BufferedImage image, String name, ImageLimits limits)
+      throws ImageDecodeException {
     int w = image.getWidth();
     int h = image.getHeight();
-    checkSize(w, h, name);
+    ImageHeaders.checkDimensions(w, h, name, limits);
     int plane = w * h;
     float[] data = new float[3 * plane];
     ColorModel cm = image.getColorModel();
@@ -192,12 +268,13 @@ public final class Images {
     if (direct && cs.getType() == ColorSpace.TYPE_GRAY && cm.getNumColorComponents() == 1) {
       // Read the samples, not getRGB: Java2D treats TYPE_BYTE_GRAY as linear grey and would
       // apply the sRGB curve, which PIL never does.
-      float scale = 1f / ((1 << cm.getComponentSize(0)) - 1);
+      // divided, not multiplied by the reciprocal: v / 255f is torchvision's to_tensor value
+      float scale = (1 << cm.getComponentSize(0)) - 1;
       int[] row = new int[w];
       for (int y = 0; y < h; y++) {
         raster.getSamples(0, y, w, 1, 0, row);
         for (int x = 0; x < w; x++) {
-          float v = row[x] * scale;
+          float v = row[x] / scale;
           int p = y * w + x;
           data[p] = v;
           data[plane + p] = v;
@@ -207,12 +284,12 @@ public final class Images {
     } else if (direct && cs.isCS_sRGB() && cm.getNumColorComponents() == 3) {
       int[] row = new int[w];
       for (int c = 0; c < 3; c++) {
-        float scale = 1f / ((1 << cm.getComponentSize(c)) - 1);
+        float scale = (1 << cm.getComponentSize(c)) - 1;
         for (int y = 0; y < h; y++) {
           raster.getSamples(0, y, w, 1, c, row);
           int base = c * plane + y * w;
           for (int x = 0; x < w; x++) {
-            data[base + x] = row[x] * scale;
+            data[base + x] = row[x] / scale;
           }
         }
       }

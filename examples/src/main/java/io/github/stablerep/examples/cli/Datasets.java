@@ -61,7 +61,7 @@ final class Datasets {
       throw new IllegalArgumentException(dir + ": expected image files (" + String.join(", ",
           ImageFolderDataset.IMG_EXTENSIONS) + ") or class folders, found none");
     }
-    ImageDecoder decoder = ImageDecoder.imageIo();
+    ImageDecoder decoder = ImageDecoder.standard();
     return new ImageDataset() {
       @Override
       public int size() {

@@ -60,7 +60,15 @@ final class EmbedCommand extends CliCommand {
     FeatureExtractor fx = FeatureExtractor.builder().graph(enc.sd()).input(enc.input()).output(enc.output())
         .batchSize(o.batch).preprocessing(o.preprocessing(enc.vit().imageHeight()))
         .progress((done, total) -> bar.update(done, "images")).build();
-    return fx.extract(data.dataset());
+    INDArray features = fx.extract(data.dataset());
+    // NaN weights gave all-NaN features and exit 0; no caller can use those
+    long bad = features.isNaN().castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue()
+        + features.isInfinite().castTo(org.nd4j.linalg.api.buffer.DataType.INT).sumNumber().longValue();
+    if (bad > 0) {
+      throw new IllegalArgumentException("features: expected finite values, found " + bad + " NaN or infinite of "
+          + features.length() + " (are the weights in " + (o.checkpoint != null ? o.checkpoint : o.weights) + " all finite?)");
+    }
+    return features;
   }
 
   static INDArray labels(int[] y) {

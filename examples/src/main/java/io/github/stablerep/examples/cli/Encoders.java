@@ -214,7 +214,9 @@ final class Encoders {
     checkArgument((long) grid * grid == tokens - 1, "%s: pos_embed: expected 1 + a square number of tokens "
         + "(a square image), found %s", file, tokens);
     int h = heads != null ? heads : Math.max(1, width / 64);
-    checkArgument(width % h == 0, "heads: expected a divisor of the ViT width %s (set --heads), found %s", width, h);
+    // h >= 1 first: a checkpoint's vit.heads = 0 made width % h an ArithmeticException
+    checkArgument(h >= 1 && width % h == 0, "heads: expected a divisor >= 1 of the ViT width %s (set --heads), found %s",
+        width, h);
     return VisionTransformer.builder().width(width).depth(depth).heads(h).patchSize(patch)
         .mlpRatio(mlp / (double) width).imageSize(grid * patch).qkvBias(w.containsKey("blocks.0.attn.qkv.bias"))
         .layerNormEps(eps != null ? eps : VisionTransformer.DEFAULT_LAYER_NORM_EPS).name(name).build();

@@ -40,6 +40,9 @@ final class GenerateCommand extends CliCommand {
   @Option(names = "--size", defaultValue = "256", paramLabel = "PX", description = "Saved image size (square).")
   int size;
 
+  /** Largest --generated-size: 4096 px is 8x SD v1.5's native size, far beyond what it was trained for. */
+  static final int MAX_GENERATED_SIZE = 4096;
+
   @Option(names = "--generated-size", defaultValue = "512", paramLabel = "PX",
       description = "Size the pipeline generates at (a multiple of 8); resized to --size when they differ.")
   int generatedSize;
@@ -72,6 +75,10 @@ final class GenerateCommand extends CliCommand {
           : model + " (no such folder)");
     }
     existingFile("--captions", captions);
+    // bounded here: 65536 reached ND4J's allocator as an ND4JIllegalStateException
+    if (generatedSize < 8 || generatedSize > MAX_GENERATED_SIZE || generatedSize % 8 != 0) {
+      throw usage("--generated-size: expected a multiple of 8 in [8, %d], found %d", MAX_GENERATED_SIZE, generatedSize);
+    }
     GenerationJob job = GenerationJob.builder().captions(captions).outputDirectory(outDir).imagesPerCaption(images)
         .outputSize(size).seed(seed).batchSize(batch).build();
     StableDiffusionPipeline pipeline = StableDiffusionPipeline.builder().modelDirectory(model).scheduler(scheduler)

@@ -97,6 +97,10 @@ public final class StableRepCli implements Runnable {
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // every numeric option must be finite: Double.valueOf takes "NaN" and "Infinity", and a NaN
+    // learning rate or guidance scale silently poisons (or, through a null check, skips) a run
+    cl.registerConverter(Double.class, StableRepCli::finiteDouble);
+    cl.registerConverter(Double.TYPE, StableRepCli::finiteDouble);
     showDefaults(cl);
     cl.setParameterExceptionHandler((ex, args) -> {
       CommandLine c = ex.getCommandLine();
@@ -107,6 +111,12 @@ public final class StableRepCli implements Runnable {
     });
     cl.setExecutionExceptionHandler((ex, c, parsed) -> {
       String who = c.getCommandSpec().qualifiedName();
+      if (ex instanceof UncheckedIOException u && isUserError(u.getCause())) {
+        // a reader's format error wrapped on its way up ("weights X: cannot be read"): keep the reason
+        c.getErr().println(who + ": " + message(u) + ": " + message(u.getCause()));
+        c.getErr().flush();
+        return USAGE_ERROR;
+      }
       if (isUserError(ex)) {
         c.getErr().println(who + ": " + message(ex));
         c.getErr().flush();
@@ -153,15 +163,44 @@ public final class StableRepCli implements Runnable {
         || ex instanceof ImageDecodeException;
   }
 
-  private static String message(Throwable ex) {
+  /** The exception's message on one line, with control characters (a NUL from a file name) escaped. */
+  static String message(Throwable ex) {
     String m = ex.getMessage();
     if (ex instanceof NoSuchFileException) {
-      return "expected an existing file, found none at " + m;
+      m = "expected an existing file, found none at " + m;
+    } else if (ex instanceof NotDirectoryException) {
+      m = "expected a folder, found a file at " + m;
+    } else if (ex instanceof FileAlreadyExistsException) {
+      m = "expected a path that does not exist yet, found an existing file at " + m;
+    } else if (ex instanceof java.nio.charset.CharacterCodingException) {
+      m = "expected UTF-8 text, found malformed bytes (" + ex.getClass().getSimpleName() + ": " + m + ")";
+    } else if (m == null) {
+      m = ex.getClass().getSimpleName();
     }
-    if (ex instanceof NotDirectoryException) {
-      return "expected a folder, found a file at " + m;
+    StringBuilder out = new StringBuilder(m.length());
+    for (int i = 0; i < m.length(); i++) {
+      char ch = m.charAt(i);
+      if (ch < 0x20 && ch != '\n' || ch == 0x7F) {
+        out.append(String.format("\\u%04x", (int) ch));
+      } else {
+        out.append(ch);
+      }
     }
-    return m == null ? ex.getClass().getSimpleName() : m;
+    return out.toString();
+  }
+
+  /** picocli's conversion of a numeric option, refusing NaN and infinities. */
+  static Double finiteDouble(String text) {
+    double v;
+    try {
+      v = Double.parseDouble(text);
+    } catch (NumberFormatException e) {
+      throw new CommandLine.TypeConversionException("expected a number, found '" + text + "'");
+    }
+    if (!Double.isFinite(v)) {
+      throw new CommandLine.TypeConversionException("expected a finite number, found '" + text + "'");
+    }
+    return v;
   }
 
   /** Creates commands with the streams of this run, so tests can capture them. */

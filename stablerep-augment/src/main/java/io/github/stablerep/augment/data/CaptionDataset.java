@@ -1,5 +1,7 @@
 package io.github.stablerep.augment.data;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.CharacterCodingException;
@@ -39,6 +41,12 @@ import java.util.stream.Stream;
  *       sampler like a corrupt one.
  * </ul>
  *
+ * <p><b>Untrusted layouts.</b> Every reader takes a {@link PathPolicy}, by default {@link
+ * PathPolicy#INSIDE_ROOT}: listed paths must stay inside their root (the manifest's folder, each
+ * seed folder), and in caption folders a {@code caption.txt}, image or folder that is a link
+ * leading out of the root is refused, so a planted link cannot make {@code /etc/passwd} a
+ * caption. Errors are {@link CaptionDatasetException}s naming the file (and line).
+ *
  * <p>Caption ids must be unique. Captions with fewer images than a sampler needs are kept here;
  * the sampler decides (see {@link MultiViewSampler}).
  */
@@ -68,9 +76,14 @@ public final class CaptionDataset {
     return new CaptionDataset(captions);
   }
 
-  /** Reads a {@link CaptionManifest}. */
+  /** Reads a {@link CaptionManifest}; paths must stay inside its folder. */
   public static CaptionDataset fromManifest(Path manifest) throws IOException {
     return CaptionManifest.read(manifest);
+  }
+
+  /** Reads a {@link CaptionManifest} under {@code policy}. */
+  public static CaptionDataset fromManifest(Path manifest, PathPolicy policy) throws IOException {
+    return CaptionManifest.read(manifest, policy);
   }
 
   /** Writes this dataset as a {@link CaptionManifest}, atomically. */
@@ -78,23 +91,35 @@ public final class CaptionDataset {
     CaptionManifest.write(manifest, this);
   }
 
-  /** Reads the one-folder-per-caption layout described in the class comment. */
+  /**
+   * Reads the one-folder-per-caption layout described in the class comment; links out of
+   * {@code root} are refused.
+   */
   public static CaptionDataset fromCaptionFolders(Path root) throws IOException {
+    return fromCaptionFolders(root, PathPolicy.INSIDE_ROOT);
+  }
+
+  /** Reads the one-folder-per-caption layout under {@code policy}. */
+  public static CaptionDataset fromCaptionFolders(Path root, PathPolicy policy) throws IOException {
+    requirePolicy(policy);
     Path dir = root.toAbsolutePath();
     if (!Files.isDirectory(dir)) {
       throw new CaptionDatasetException(dir + ": expected a folder of caption folders, found "
           + (Files.exists(dir) ? "a file" : "nothing"));
     }
+    Path realRoot = dir.toRealPath();
     List<Path> folders;
     try (Stream<Path> s = Files.list(dir)) {
       folders = s.filter(Files::isDirectory).sorted().toList();
     }
     List<CaptionGroup> groups = new ArrayList<>(folders.size());
     for (Path folder : folders) {
+      checkLinks(policy, realRoot, folder);
       String id = folder.getFileName().toString();
       Path captionFile = folder.resolve("caption.txt");
       String caption = id;
       if (Files.isRegularFile(captionFile)) {
+        checkLinks(policy, realRoot, captionFile);
         try {
           caption = Files.readString(captionFile, StandardCharsets.UTF_8).stripTrailing();
         } catch (CharacterCodingException e) {
@@ -105,6 +130,9 @@ public final class CaptionDataset {
       List<Path> images;
       try (Stream<Path> s = Files.list(folder)) {
         images = s.filter(Files::isRegularFile).filter(CaptionDataset::isImage).sorted().toList();
+      }
+      for (Path image : images) {
+        checkLinks(policy, realRoot, image);
       }
       groups.add(new CaptionGroup(id, caption, images));
     }
@@ -119,14 +147,25 @@ public final class CaptionDataset {
    */
   public static CaptionDataset fromStableRepCsv(Path csv, List<Path> seedFolders)
       throws IOException {
+    return fromStableRepCsv(csv, seedFolders, PathPolicy.INSIDE_ROOT);
+  }
+
+  /**
+   * As {@link #fromStableRepCsv(Path, List)}, resolving each row's path against each seed
+   * folder under {@code policy} (lexically: files are not looked at here, see the class comment).
+   */
+  public static CaptionDataset fromStableRepCsv(Path csv, List<Path> seedFolders, PathPolicy policy)
+      throws IOException {
+    requirePolicy(policy);
     if (seedFolders.isEmpty()) {
       throw new IllegalArgumentException("seedFolders: expected at least 1 folder, found 0");
     }
     Path file = csv.toAbsolutePath();
     List<Path> roots = seedFolders.stream().map(p -> p.toAbsolutePath().normalize()).toList();
     List<CaptionGroup> groups = new ArrayList<>();
+    CsvRows rows = null;
     try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      CsvRows rows = new CsvRows(reader, file.toString());
+      rows = new CsvRows(reader, file.toString());
       List<String> row;
       while ((row = rows.next()) != null) {
         if (row.size() < 2) {
@@ -140,14 +179,31 @@ public final class CaptionDataset {
         }
         List<Path> images = new ArrayList<>(roots.size());
         for (Path root : roots) {
-          images.add(root.resolve(rel).normalize());
+          try {
+            images.add(policy.resolve(root, rel));
+          } catch (IllegalArgumentException e) {
+            throw new CaptionDatasetException(file + ":" + rows.recordLine() + ": path: " + e.getMessage(), e);
+          }
         }
         groups.add(new CaptionGroup(Integer.toString(groups.size()), row.get(1), images));
       }
     } catch (CharacterCodingException e) {
-      throw new CaptionDatasetException(file + ": expected UTF-8 text, found malformed bytes", e);
+      throw new CaptionDatasetException(file + ":" + (rows == null ? 1 : rows.line)
+          + ": expected UTF-8 text, found malformed bytes", e);
     }
     return new CaptionDataset(groups);
+  }
+
+  private static void requirePolicy(PathPolicy policy) {
+    checkArgument(policy != null, "policy: expected a PathPolicy, found null");
+  }
+
+  private static void checkLinks(PathPolicy policy, Path realRoot, Path file) throws IOException {
+    try {
+      policy.checkLinks(realRoot, file);
+    } catch (IllegalArgumentException e) {
+      throw new CaptionDatasetException(file + ": " + e.getMessage(), e);
+    }
   }
 
   static boolean isImage(Path p) {

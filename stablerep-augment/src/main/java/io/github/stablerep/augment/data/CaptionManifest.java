@@ -1,5 +1,7 @@
 package io.github.stablerep.augment.data;
 
+import static com.google.common.base.Preconditions.checkArgument;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
@@ -32,14 +34,16 @@ import java.util.Map;
  *   <li>Empty lines are ignored; a final line may end with or without a line feed; a {@code \r}
  *       before the line feed (a file saved on Windows) is dropped.
  *   <li>The path is relative to the manifest's folder, with {@code /} separators; absolute paths
- *       are refused so that a dataset folder can be moved as a whole.
+ *       are refused so that a dataset folder can be moved as a whole, and so are paths that
+ *       lead out of that folder ({@code ../..}) or hold control characters, unless the reader is
+ *       given {@link PathPolicy#ANYWHERE} (see {@link PathPolicy}).
  *   <li>Every line of one caption id carries the same caption; caption ids appear in order of
  *       first appearance, and a caption's images in line order. A caption's lines need not be
  *       adjacent.
  * </ul>
  *
  * <p>Errors throw {@link CaptionDatasetException} naming {@code file:line}, the expectation
- * and what was found.
+ * and what was found; bytes that are not UTF-8 too (the line is the one being read).
  */
 public final class CaptionManifest {
   /** The header line's text. */
@@ -47,16 +51,25 @@ public final class CaptionManifest {
 
   private CaptionManifest() {}
 
-  /** Reads a manifest; image paths are resolved against the manifest's folder. */
+  /**
+   * Reads a manifest; image paths are resolved against the manifest's folder and must stay
+   * inside it ({@link PathPolicy#INSIDE_ROOT}).
+   */
   public static CaptionDataset read(Path manifest) throws IOException {
+    return read(manifest, PathPolicy.INSIDE_ROOT);
+  }
+
+  /** Reads a manifest, resolving image paths against its folder under {@code policy}. */
+  public static CaptionDataset read(Path manifest, PathPolicy policy) throws IOException {
+    checkArgument(policy != null, "policy: expected a PathPolicy, found null");
     Path file = manifest.toAbsolutePath();
     Path base = file.getParent();
     Map<String, String> captions = new LinkedHashMap<>();
     Map<String, Integer> firstLine = new LinkedHashMap<>();
     Map<String, List<Path>> images = new LinkedHashMap<>();
+    int lineNo = 0;
     try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       String line;
-      int lineNo = 0;
       boolean header = true;
       while ((line = reader.readLine()) != null) {
         lineNo++;
@@ -92,9 +105,15 @@ public final class CaptionManifest {
         if (rel.isEmpty()) {
           throw new CaptionDatasetException(where + ": expected a non-empty path, found \"\"");
         }
-        if (isAbsolute(rel)) {
+        if (policy == PathPolicy.INSIDE_ROOT && PathPolicy.isAbsolute(rel)) {
           throw new CaptionDatasetException(where + ": expected a path relative to the manifest's"
-              + " folder, found the absolute path \"" + rel + "\"");
+              + " folder, found the absolute path \"" + PathPolicy.printable(rel) + "\" (PathPolicy.ANYWHERE admits it)");
+        }
+        Path image;
+        try {
+          image = policy.resolve(base, rel);
+        } catch (IllegalArgumentException e) {
+          throw new CaptionDatasetException(where + ": path: " + e.getMessage(), e);
         }
         String known = captions.putIfAbsent(id, caption);
         if (known == null) {
@@ -104,14 +123,15 @@ public final class CaptionManifest {
               + "\" for caption_id \"" + escape(id) + "\" (as on line " + firstLine.get(id)
               + "), found \"" + escape(caption) + "\"");
         }
-        images.computeIfAbsent(id, k -> new ArrayList<>()).add(base.resolve(rel).normalize());
+        images.computeIfAbsent(id, k -> new ArrayList<>()).add(image);
       }
       if (header) {
         throw new CaptionDatasetException(file + ":1: expected the header \""
             + HEADER_TEXT.replace("\t", "\\t") + "\", found an empty file");
       }
     } catch (CharacterCodingException e) {
-      throw new CaptionDatasetException(file + ": expected UTF-8 text, found malformed bytes", e);
+      throw new CaptionDatasetException(file + ":" + (lineNo + 1) + ": expected UTF-8 text, found malformed bytes",
+          e);
     }
     List<CaptionGroup> groups = new ArrayList<>(captions.size());
     for (Map.Entry<String, String> e : captions.entrySet()) {
@@ -124,6 +144,9 @@ public final class CaptionManifest {
    * Writes {@code dataset} as a manifest at {@code manifest}, atomically: a reader sees either
    * the old file or the complete new one, never a partial one (a temporary file in the same
    * folder is forced to disk and then renamed over the target).
+   *
+   * <p>Images outside the manifest's folder are written as {@code ../} paths; such a manifest
+   * reads back only with {@link PathPolicy#ANYWHERE}.
    *
    * @throws IllegalArgumentException when an image path cannot be expressed relative to the
    *     manifest's folder (another file-system root)
@@ -184,18 +207,11 @@ public final class CaptionManifest {
     if (caption == null) {
       throw new IllegalArgumentException("caption: expected a string, found null");
     }
-    if (relativePath == null || relativePath.isEmpty() || isAbsolute(relativePath)) {
+    if (relativePath == null || relativePath.isEmpty() || PathPolicy.isAbsolute(relativePath)) {
       throw new IllegalArgumentException("relativePath: expected a non-empty relative path,"
           + " found \"" + relativePath + "\"");
     }
     return escape(captionId) + '\t' + escape(caption) + '\t' + escape(relativePath) + '\n';
-  }
-
-  /** Unix roots, UNC/backslash roots and Windows drive letters ({@code C:/}, {@code C:\}). */
-  private static boolean isAbsolute(String rel) {
-    return rel.startsWith("/") || rel.startsWith("\\")
-        || (rel.length() > 2 && Character.isLetter(rel.charAt(0)) && rel.charAt(1) == ':'
-            && (rel.charAt(2) == '/' || rel.charAt(2) == '\\'));
   }
 
   static String escape(String s) {

@@ -30,7 +30,9 @@ class CaptionDatasetTest {
     ds.writeManifest(manifest);
     assertThat(Files.readAllLines(manifest)).first().isEqualTo(CaptionManifest.HEADER_TEXT);
     assertThat(Files.readString(manifest)).contains("../imgs/b/1.png");
-    CaptionDataset back = CaptionDataset.fromManifest(manifest);
+    // images outside the manifest's folder read back only when the caller opts in (issue 13)
+    assertThatThrownBy(() -> CaptionDataset.fromManifest(manifest)).isInstanceOf(CaptionDatasetException.class);
+    CaptionDataset back = CaptionDataset.fromManifest(manifest, PathPolicy.ANYWHERE);
     assertThat(back.captions()).isEqualTo(ds.captions());
     assertThat(back.imageCount()).isEqualTo(3);
     try (var s = Files.list(manifest.getParent())) {

@@ -87,6 +87,10 @@ public final class Npy {
    */
   public static INDArray read(Path path) throws IOException {
     checkNotNull(path, "path");
+    if (java.nio.file.Files.isDirectory(path)) {
+      // a folder opens as a channel on Linux and then fails to read with a bare "Is a directory"
+      throw new NpyException(path + ": expected a .npy file, found a folder");
+    }
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 10) {

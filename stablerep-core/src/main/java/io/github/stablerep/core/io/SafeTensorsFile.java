@@ -131,6 +131,10 @@ public final class SafeTensorsFile implements Closeable {
 
   static SafeTensorsFile open(Path path) throws IOException {
     checkNotNull(path, "path");
+    if (java.nio.file.Files.isDirectory(path)) {
+      // a folder opens as a channel on Linux and then fails to read with a bare "Is a directory"
+      throw fail(path, null, "expected a safetensors file, found a folder");
+    }
     FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
     try {
       long size = channel.size();

@@ -16,6 +16,11 @@ import java.util.Map;
  * two tensors claim the same name), and nesting depth is bounded (so that {@code [[[[...} cannot
  * exhaust the stack).
  *
+ * <p>Numbers are limited to {@link #MAX_NUMBER_CHARS} characters, checked after the linear scan
+ * and before conversion: {@code BigDecimal}'s parse is quadratic in the digit count (a
+ * 200 000-digit offset took 12 s), so without the bound a hostile header of a few MB could stall
+ * the reader for hours. With it, parsing is linear in the text.
+ *
  * <p>Values map to: {@link Map} (insertion-ordered, unmodifiable), {@link List}, {@link String},
  * {@link BigDecimal}, {@link Boolean} and {@link #NULL}. Numbers are kept exact so that callers
  * can tell {@code 3} from {@code 3.5} and from {@code 1e30}.
@@ -38,6 +43,12 @@ final class StrictJson {
       super(message + " at character " + position);
     }
   }
+
+  /**
+   * The longest number accepted, in characters: a 64-bit integer has at most 20, a double
+   * printed in full about 25; 100 leaves room for any real header and bounds the conversion.
+   */
+  static final int MAX_NUMBER_CHARS = 100;
 
   private final String text;
   private final int maxDepth;
@@ -266,6 +277,10 @@ final class StrictJson {
         throw new SyntaxException("expected a digit in exponent", pos);
       }
       digits();
+    }
+    if (pos - start > MAX_NUMBER_CHARS) {
+      throw new SyntaxException("expected a number of at most " + MAX_NUMBER_CHARS
+          + " characters, found one of " + (pos - start), start);
     }
     try {
       return new BigDecimal(text.substring(start, pos));

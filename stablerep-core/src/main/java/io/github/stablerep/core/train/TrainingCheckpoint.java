@@ -123,7 +123,7 @@ public final class TrainingCheckpoint {
    * Reads a checkpoint written by {@link #write}.
    *
    * @throws SafeTensorsException if the file is truncated or malformed, or is not a training
-   *     checkpoint (no {@value #FORMAT_KEY} = {@value #FORMAT}, a missing or non-integer counter,
+   *     checkpoint (no {@value #FORMAT_KEY} = {@value #FORMAT}, a missing, negative or non-integer counter,
    *     a tensor outside {@code model/} and {@code optimizer/}); the message names the file
    * @throws IOException if it cannot be read
    */
@@ -164,12 +164,18 @@ public final class TrainingCheckpoint {
 
   private static long counter(Path path, Map<String, String> meta, String key) throws SafeTensorsException {
     String value = meta.get(key);
+    long v;
     try {
-      return Long.parseLong(value);
+      v = Long.parseLong(value);
     } catch (NumberFormatException e) {
       throw new SafeTensorsException(
-          path + ": metadata '" + key + "': expected an integer, found " + (value == null ? "no entry" : "'" + value + "'"), e);
+          path + ": metadata '" + key + "': expected an integer >= 0, found " + (value == null ? "no entry" : "'" + value + "'"), e);
     }
+    // checked here, not only by the builder, so a hostile file fails with the documented exception
+    if (v < 0) {
+      throw new SafeTensorsException(path + ": metadata '" + key + "': expected an integer >= 0, found " + v);
+    }
+    return v;
   }
 
   /**

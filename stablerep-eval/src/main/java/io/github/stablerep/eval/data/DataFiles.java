@@ -1,11 +1,14 @@
 package io.github.stablerep.eval.data;
 
 import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -19,6 +22,9 @@ final class DataFiles {
   /**
    * Opens {@code path}, transparently gunzipping it when it starts with the gzip magic
    * {@code 1f 8b}: the content decides, not the file name, so a renamed file still reads.
+   * Corrupt or truncated gzip data ({@code ZipException}, {@code EOFException} from the
+   * inflater) is reported as {@link DatasetFormatException} naming the file, like every other
+   * format problem; failures of the file system itself stay plain {@link IOException}s.
    */
   static InputStream open(Path path) throws IOException {
     InputStream raw = new BufferedInputStream(Files.newInputStream(path), BUFFER);
@@ -27,9 +33,78 @@ final class DataFiles {
     int b1 = raw.read();
     raw.reset();
     if (b0 == 0x1f && b1 == 0x8b) {
-      return new BufferedInputStream(new GZIPInputStream(raw, BUFFER), BUFFER);
+      try {
+        return new BufferedInputStream(new GzipData(new GZIPInputStream(raw, BUFFER), path), BUFFER);
+      } catch (ZipException | EOFException e) {
+        raw.close();
+        throw new DatasetFormatException(path + ": expected gzip data, found a corrupt header: " + e.getMessage(), e);
+      }
     }
     return raw;
+  }
+
+  /** A gunzipping stream whose format errors name the file. */
+  private static final class GzipData extends FilterInputStream {
+    private final Path path;
+
+    GzipData(InputStream in, Path path) {
+      super(in);
+      this.path = path;
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (ZipException | EOFException e) {
+        throw corrupt(e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return super.read(b, off, len);
+      } catch (ZipException | EOFException e) {
+        throw corrupt(e);
+      }
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      try {
+        return super.skip(n);
+      } catch (ZipException | EOFException e) {
+        throw corrupt(e);
+      }
+    }
+
+    private DatasetFormatException corrupt(IOException e) {
+      return new DatasetFormatException(path + ": expected valid gzip data, found a corrupt or truncated stream ("
+          + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
+    }
+  }
+
+  /**
+   * Reads exactly {@code len} bytes into a new array, allocating as the data arrives (in
+   * chunks of at most 1 MiB): a header declaring two billion labels in an 8-byte file must
+   * fail on the missing data, not allocate what it declares.
+   */
+  static byte[] readExactly(InputStream in, int len, Path file, String what) throws IOException {
+    byte[] out = new byte[Math.min(len, 1 << 20)];
+    int filled = 0;
+    while (filled < len) {
+      if (filled == out.length) {
+        out = java.util.Arrays.copyOf(out, (int) Math.min(len, 2L * out.length));
+      }
+      int n = in.read(out, filled, out.length - filled);
+      if (n < 0) {
+        throw new DatasetFormatException(
+            file + ": truncated " + what + ": expected " + len + " bytes, found " + filled);
+      }
+      filled += n;
+    }
+    return out;
   }
 
   /** Whether {@code path} is gzip-compressed (its size then says nothing about its content). */

@@ -26,6 +26,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * file, its exact size. A gzipped image file can only be checked while it is read: a
  * truncation then throws from {@link Reader#next}. Every error names the file, the expected
  * and the found value.
+ *
+ * <p><b>Untrusted files.</b> Every problem of the files' content, gzip corruption included, is
+ * a {@link DatasetFormatException} naming the file. Nothing is allocated in proportion to a
+ * declared count before the data is there: labels and images are read as they arrive, one image
+ * at a time, so an 8-byte file declaring 2^31 - 1 labels fails on its missing data. An image
+ * may have at most {@link #MAX_IMAGE_PIXELS} pixels (rows × cols, computed without overflow).
  */
 public final class IdxDataset implements ImageDataset {
 
@@ -34,6 +40,9 @@ public final class IdxDataset implements ImageDataset {
 
   /** Unsigned bytes, one dimension. */
   public static final int LABELS_MAGIC = 0x00000801;
+
+  /** Largest rows × cols accepted: {@code ImageLimits.DEFAULT_MAX_PIXELS}, as for image files. */
+  public static final long MAX_IMAGE_PIXELS = io.github.stablerep.augment.ImageLimits.DEFAULT_MAX_PIXELS;
 
   private final Path images;
   private final int[] labels;
@@ -69,9 +78,10 @@ public final class IdxDataset implements ImageDataset {
           images + ": expected " + y.length + " images (the label count of " + labels
               + "), found " + n);
     }
-    if (rows < 1 || cols < 1) {
+    if (rows < 1 || cols < 1 || (long) rows * cols > MAX_IMAGE_PIXELS) {
       throw new DatasetFormatException(
-          images + ": expected positive image dimensions, found " + rows + "x" + cols);
+          images + ": expected image dimensions with 1 to " + MAX_IMAGE_PIXELS + " pixels, found " + rows + "x"
+              + cols);
     }
     if (!DataFiles.isGzip(images)) {
       long expected = 16 + (long) n * rows * cols;
@@ -88,8 +98,7 @@ public final class IdxDataset implements ImageDataset {
   private static int[] readLabels(Path file) throws IOException {
     try (InputStream in = DataFiles.open(file)) {
       int n = readHeader(in, file, LABELS_MAGIC, 1)[0];
-      byte[] bytes = new byte[n];
-      DataFiles.readFully(in, bytes, n, file, "labels");
+      byte[] bytes = DataFiles.readExactly(in, n, file, "labels");
       DataFiles.expectEnd(in, file, 8L + n);
       int[] y = new int[n];
       for (int i = 0; i < n; i++) {
@@ -173,21 +182,20 @@ public final class IdxDataset implements ImageDataset {
     @Override
     public Batch next(int max) throws IOException {
       checkArgument(max >= 1, "max: expected >= 1, found %s", max);
-      int pixels = rows * cols;
-      // bounded so the byte buffer of one batch cannot overflow an int
-      int count = Math.min(Math.min(max, labels.length - position), Integer.MAX_VALUE / pixels);
-      List<INDArray> out = new ArrayList<>(count);
-      if (count > 0) {
-        byte[] buf = new byte[count * pixels];
-        int got = in.readNBytes(buf, 0, buf.length);
-        if (got != buf.length) {
+      int pixels = rows * cols; // <= MAX_IMAGE_PIXELS, checked by open
+      int count = Math.min(max, labels.length - position);
+      List<INDArray> out = new ArrayList<>(Math.min(count, 1024));
+      // one image at a time: a gzipped file that declares more than it holds fails on the
+      // first missing image instead of allocating the whole batch it declares
+      byte[] buf = count > 0 ? new byte[pixels] : null;
+      for (int i = 0; i < count; i++) {
+        int got = in.readNBytes(buf, 0, pixels);
+        if (got != pixels) {
           throw new DatasetFormatException(
               images + ": truncated image data: expected " + labels.length + " images, found "
-                  + (position + got / pixels));
+                  + (position + i));
         }
-        for (int i = 0; i < count; i++) {
-          out.add(DataFiles.unsignedImage(buf, i * pixels, 1, rows, cols));
-        }
+        out.add(DataFiles.unsignedImage(buf, 0, 1, rows, cols));
       }
       int[] y = java.util.Arrays.copyOfRange(labels, position, position + count);
       Batch batch = new Batch(position, out, y);

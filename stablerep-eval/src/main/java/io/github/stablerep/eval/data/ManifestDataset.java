@@ -1,7 +1,9 @@
 package io.github.stablerep.eval.data;
 
 import java.io.BufferedReader;
+import io.github.stablerep.augment.data.PathPolicy;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +23,12 @@ import java.util.Objects;
  * skipped. Relative paths are resolved against the manifest's folder, not the working
  * directory, so a dataset folder can be moved whole. Errors name the file and the 1-based line,
  * the expected and the found value. Files are decoded while reading, by an {@link
- * ImageDecoder} (default {@link ImageDecoder#imageIo()}); their existence is checked up front.
+ * ImageDecoder} (default {@link ImageDecoder#standard()}); their existence is checked up front.
+ *
+ * <p><b>Untrusted manifests.</b> Paths are resolved under a {@link PathPolicy}, by default
+ * {@link PathPolicy#INSIDE_ROOT}: an absolute path, a {@code ..} above the manifest's folder, a
+ * control character (NUL) or a link to a file outside that folder is refused with {@link
+ * DatasetFormatException} naming the manifest and line, as are bytes that are not UTF-8.
  */
 public final class ManifestDataset extends FileListDataset {
 
@@ -30,20 +37,27 @@ public final class ManifestDataset extends FileListDataset {
   }
 
   public static ManifestDataset open(Path manifest) throws IOException {
-    return open(manifest, ImageDecoder.imageIo());
+    return open(manifest, ImageDecoder.standard());
   }
 
   public static ManifestDataset open(Path manifest, ImageDecoder decoder) throws IOException {
+    return open(manifest, decoder, PathPolicy.INSIDE_ROOT);
+  }
+
+  /** Reads {@code manifest}, resolving its paths under {@code policy}. */
+  public static ManifestDataset open(Path manifest, ImageDecoder decoder, PathPolicy policy) throws IOException {
     Objects.requireNonNull(manifest, "manifest");
     Objects.requireNonNull(decoder, "decoder");
+    Objects.requireNonNull(policy, "policy");
     char sep = manifest.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tsv")
         ? '\t' : ',';
     Path base = manifest.toAbsolutePath().getParent();
+    Path realBase = base.toRealPath();
     List<Path> files = new ArrayList<>();
     List<Integer> labels = new ArrayList<>();
+    int lineNo = 0;
     try (BufferedReader r = Files.newBufferedReader(manifest, StandardCharsets.UTF_8)) {
       String line;
-      int lineNo = 0;
       boolean first = true;
       while ((line = r.readLine()) != null) {
         lineNo++;
@@ -85,14 +99,27 @@ public final class ManifestDataset extends FileListDataset {
         if (pathText.isEmpty()) {
           throw new DatasetFormatException(where + ": expected a path, found an empty field");
         }
-        Path file = base.resolve(pathText).normalize();
+        Path file;
+        try {
+          file = policy.resolve(base, pathText);
+        } catch (IllegalArgumentException e) {
+          throw new DatasetFormatException(where + ": " + e.getMessage(), e);
+        }
         if (!Files.isRegularFile(file)) {
           throw new DatasetFormatException(where + ": expected an image file at " + file
               + ", found " + (Files.exists(file) ? "something else" : "nothing"));
         }
+        try {
+          policy.checkLinks(realBase, file);
+        } catch (IllegalArgumentException e) {
+          throw new DatasetFormatException(where + ": " + e.getMessage(), e);
+        }
         files.add(file);
         labels.add(label);
       }
+    } catch (CharacterCodingException e) {
+      throw new DatasetFormatException(manifest + ":" + (lineNo + 1) + ": expected UTF-8 text, found malformed bytes",
+          e);
     }
     if (files.isEmpty()) {
       throw new DatasetFormatException(manifest + ": expected at least one entry, found none");

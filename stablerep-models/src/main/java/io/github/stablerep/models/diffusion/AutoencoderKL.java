@@ -335,13 +335,19 @@ public final class AutoencoderKL {
       checkArgument(inChannels > 0, "inChannels: expected > 0, found %s", inChannels);
       checkArgument(outChannels > 0, "outChannels: expected > 0, found %s", outChannels);
       checkArgument(latentChannels > 0, "latentChannels: expected > 0, found %s", latentChannels);
-      checkArgument(layersPerBlock > 0, "layersPerBlock: expected > 0, found %s", layersPerBlock);
-      checkArgument(blockOutChannels != null && blockOutChannels.length > 0,
-          "blockOutChannels: expected at least one block, found %s", Arrays.toString(blockOutChannels));
+      // upper bounds as UNet2DConditionModel's, so a hostile config fails before anything is built
+      checkArgument(layersPerBlock > 0 && layersPerBlock <= UNet2DConditionModel.MAX_LAYERS_PER_BLOCK,
+          "layersPerBlock: expected a value in [1, %s], found %s", UNet2DConditionModel.MAX_LAYERS_PER_BLOCK,
+          layersPerBlock);
+      checkArgument(blockOutChannels != null && blockOutChannels.length > 0
+              && blockOutChannels.length <= UNet2DConditionModel.MAX_BLOCKS,
+          "blockOutChannels: expected 1 to %s blocks, found %s", UNet2DConditionModel.MAX_BLOCKS,
+          Arrays.toString(blockOutChannels));
       checkArgument(normNumGroups > 0, "normNumGroups: expected > 0, found %s", normNumGroups);
       for (int c : blockOutChannels) {
-        checkArgument(c > 0 && c % normNumGroups == 0,
-            "blockOutChannels: expected multiples of normNumGroups %s, found %s", normNumGroups,
+        checkArgument(c > 0 && c % normNumGroups == 0 && c <= UNet2DConditionModel.MAX_CHANNELS,
+            "blockOutChannels: expected multiples of normNumGroups %s up to %s, found %s", normNumGroups,
+            UNet2DConditionModel.MAX_CHANNELS,
             Arrays.toString(blockOutChannels));
       }
       checkArgument(scalingFactor > 0 && Double.isFinite(scalingFactor),

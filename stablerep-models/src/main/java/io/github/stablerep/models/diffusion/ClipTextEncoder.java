@@ -61,6 +61,9 @@ import org.slf4j.LoggerFactory;
 public final class ClipTextEncoder {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClipTextEncoder.class);
+  /** Sanity bounds on a config: width (and positions), and layers. */
+  static final int MAX_WIDTH = 16384;
+  static final int MAX_LAYERS = 256;
   private static final String PREFIX = "text_model.";
   private static final String POSITION_IDS = "text_model.embeddings.position_ids";
   /** An additive mask value that makes exp() exactly 0 after softmax's max subtraction. */
@@ -164,6 +167,54 @@ public final class ClipTextEncoder {
   public String name() { return name; }
   public DataType dataType() { return dataType; }
   public long seed() { return seed; }
+
+  // ---------------------------------------------------------------- ids from outside
+
+  /**
+   * Checks that every id {@code tokenizer} can produce indexes this encoder's token embedding,
+   * and that its rows fit the position embedding. The embedding lookup is a native gather that
+   * does not check its indices: an id at or above {@link #vocabSize()} (a {@code vocab.json}
+   * mapping a token to 10^9, say) reads outside the table and can crash the JVM. Call this
+   * wherever a tokenizer and an encoder are paired; {@link StableDiffusionPipeline} does.
+   *
+   * @throws IllegalArgumentException naming the tokenizer's vocabulary file, the offending token
+   *     and id, and this encoder's vocabulary size
+   */
+  public void checkTokenizer(ClipTokenizer tokenizer) {
+    checkArgument(tokenizer != null, "tokenizer: expected a ClipTokenizer, found null");
+    checkArgument(tokenizer.maxTokenId() < vocabSize,
+        "%s: expected token ids < the text encoder's vocab_size %s, found id %s for token '%s'",
+        tokenizer.source(), vocabSize, tokenizer.maxTokenId(), tokenizer.maxIdToken());
+    checkArgument(tokenizer.padTokenId() < vocabSize,
+        "%s: expected a pad token id < the text encoder's vocab_size %s, found %s",
+        tokenizer.source(), vocabSize, tokenizer.padTokenId());
+    checkArgument(tokenizer.contextLength() <= maxPositions,
+        "%s: expected a context length <= the text encoder's %s positions, found %s",
+        tokenizer.source(), maxPositions, tokenizer.contextLength());
+  }
+
+  /**
+   * Checks token ids from any other source before they are fed to a graph of this encoder:
+   * an integer [N, L] array, L at most {@link #maxPositions()}, every id in [0, {@link
+   * #vocabSize()}), for the same reason as {@link #checkTokenizer}.
+   *
+   * @return {@code ids}, for chaining
+   * @throws IllegalArgumentException naming the first id out of range and its position
+   */
+  public INDArray checkTokenIds(INDArray ids) {
+    checkArgument(ids != null && ids.rank() == 2 && ids.dataType().isIntType() && ids.size(1) <= maxPositions,
+        "tokenIds: expected an integer array [N, L] with L <= %s, found %s", maxPositions,
+        ids == null ? "null" : ids.dataType() + " " + Arrays.toString(ids.shape()));
+    long[] flat = ids.dup('c').data().asLong();
+    for (int i = 0; i < flat.length; i++) {
+      if (flat[i] < 0 || flat[i] >= vocabSize) {
+        throw new IllegalArgumentException(String.format(
+            "tokenIds: expected ids in [0, %d) (the text encoder's vocab_size), found %d at row %d, position %d",
+            vocabSize, flat[i], i / ids.size(1), i % ids.size(1)));
+      }
+    }
+    return ids;
+  }
 
   // ---------------------------------------------------------------- parameters
 
@@ -415,9 +466,12 @@ public final class ClipTextEncoder {
         found.put(p.key(), a);
       }
     }
+    // one set of keys: rebuilding parameters() per weight key made this quadratic
+    java.util.Set<String> known = new java.util.HashSet<>();
+    parameters().forEach(p -> known.add(p.key()));
     List<String> unexpected = new ArrayList<>();
     for (String k : new TreeMap<>(weights).keySet()) {
-      if (!k.equals(POSITION_IDS) && parameters().stream().noneMatch(p -> p.key().equals(k))) {
+      if (!k.equals(POSITION_IDS) && !known.contains(k)) {
         unexpected.add(k);
       }
     }
@@ -504,12 +558,18 @@ public final class ClipTextEncoder {
     public ClipTextEncoder build() {
       checkArgument(vocabSize >= 1 && vocabSize <= (1 << 24),
           "vocabSize: expected a value in [1, 2^24] (ids are compared in float), found %s", vocabSize);
-      checkArgument(hiddenSize >= 1, "hiddenSize: expected >= 1, found %s", hiddenSize);
-      checkArgument(intermediateSize >= 1, "intermediateSize: expected >= 1, found %s", intermediateSize);
-      checkArgument(layers >= 1, "layers: expected >= 1, found %s", layers);
+      // upper bounds far above any CLIP text tower (OpenCLIP bigG: 1280 wide, 32 layers), so a
+      // hostile config.json fails before a parameter list is built (100 000 layers took 10.7 GB)
+      checkArgument(hiddenSize >= 1 && hiddenSize <= MAX_WIDTH, "hiddenSize: expected a value in [1, %s], found %s",
+          MAX_WIDTH, hiddenSize);
+      checkArgument(intermediateSize >= 1 && intermediateSize <= 4 * MAX_WIDTH,
+          "intermediateSize: expected a value in [1, %s], found %s", 4 * MAX_WIDTH, intermediateSize);
+      checkArgument(layers >= 1 && layers <= MAX_LAYERS, "layers: expected a value in [1, %s], found %s", MAX_LAYERS,
+          layers);
       checkArgument(heads >= 1 && hiddenSize % heads == 0,
           "heads: expected >= 1 and dividing hiddenSize %s, found %s", hiddenSize, heads);
-      checkArgument(maxPositions >= 1, "maxPositions: expected >= 1, found %s", maxPositions);
+      checkArgument(maxPositions >= 1 && maxPositions <= MAX_WIDTH,
+          "maxPositions: expected a value in [1, %s], found %s", MAX_WIDTH, maxPositions);
       checkArgument(activation != null, "activation: expected one of %s, found null", Arrays.toString(Activation.values()));
       checkArgument(Double.isFinite(layerNormEps) && layerNormEps > 0,
           "layerNormEps: expected a finite value > 0 (CLIP uses 1e-5), found %s", layerNormEps);

@@ -14,6 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -118,6 +119,10 @@ public final class ClipTokenizer {
     final Map<String, Integer> ranks;
     final int startId;
     final int endId;
+    /** The largest id and its token: what a text encoder's embedding table must cover. */
+    final int maxId;
+    final String maxIdToken;
+    final String source;
     final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     Tables(Map<String, Integer> encoder, Map<String, Integer> ranks, String source) {
@@ -140,6 +145,10 @@ public final class ClipTokenizer {
       checkArgument(encoder.containsKey(END_TOKEN), "%s: expected the token %s, found it missing", source, END_TOKEN);
       this.startId = encoder.get(START_TOKEN);
       this.endId = encoder.get(END_TOKEN);
+      Map.Entry<String, Integer> largest = Collections.max(encoder.entrySet(), Map.Entry.comparingByValue());
+      this.maxId = largest.getValue();
+      this.maxIdToken = largest.getKey();
+      this.source = source;
     }
   }
 
@@ -326,6 +335,26 @@ public final class ClipTokenizer {
   /** The number of tokens in the vocabulary (49408 for CLIP). */
   public int vocabularySize() {
     return tables.encoder.size();
+  }
+
+  /**
+   * The largest id in the vocabulary. Every id {@link #tokenize} can produce is at most this, so
+   * a text encoder whose embedding table has more rows can never be indexed out of range (see
+   * {@link ClipTextEncoder#checkTokenizer}). The vocabulary file may leave gaps in its ids, so
+   * this can exceed {@link #vocabularySize()} - 1.
+   */
+  public int maxTokenId() {
+    return tables.maxId;
+  }
+
+  /** The token with id {@link #maxTokenId()}, for messages. */
+  public String maxIdToken() {
+    return tables.maxIdToken;
+  }
+
+  /** Where the vocabulary was read from (a file name, or the bundled resource), for messages. */
+  public String source() {
+    return tables.source;
   }
 
   /** The id of a token string (e.g. "cat</w>"), if it is in the vocabulary. */

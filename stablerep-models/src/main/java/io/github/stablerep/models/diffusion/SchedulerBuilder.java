@@ -9,6 +9,9 @@ import static com.google.common.base.Preconditions.checkArgument;
  * from diffusers' constructor defaults, since that is what a config file without the key means.
  */
 abstract class SchedulerBuilder<B extends SchedulerBuilder<B>> {
+  /** The longest training schedule accepted, 10^6 steps (every published model uses 1000). */
+  public static final int MAX_TRAIN_TIMESTEPS = 1_000_000;
+
   int numTrainTimesteps = 1000;
   double betaStart = 0.00085;
   double betaEnd = 0.012;
@@ -99,7 +102,10 @@ abstract class SchedulerBuilder<B extends SchedulerBuilder<B>> {
   }
 
   void validateCommon() {
-    checkArgument(numTrainTimesteps >= 1, "numTrainTimesteps: expected >= 1, found %s", numTrainTimesteps);
+    // bounded: the schedule is tabulated (2^31 - 1 from a hostile scheduler_config.json threw
+    // OutOfMemoryError); every published model uses 1000
+    checkArgument(numTrainTimesteps >= 1 && numTrainTimesteps <= MAX_TRAIN_TIMESTEPS,
+        "numTrainTimesteps: expected a value in [1, %s], found %s", MAX_TRAIN_TIMESTEPS, numTrainTimesteps);
     checkArgument(betaSchedule != null, "betaSchedule: expected one of %s, found null", BetaSchedule.names());
     checkArgument(predictionType != null, "predictionType: expected a PredictionType, found null");
     checkArgument(timestepSpacing != null, "timestepSpacing: expected a TimestepSpacing, found null");

@@ -473,6 +473,7 @@ public final class StableDiffusionPipeline {
     checkArgument(c.tokenizer.contextLength() <= c.textEncoder.maxPositions(),
         "tokenizer: expected a context length <= the text encoder's %s positions, found %s",
         c.textEncoder.maxPositions(), c.tokenizer.contextLength());
+    c.textEncoder.checkTokenizer(c.tokenizer); // ids >= vocab_size would reach a native gather unchecked
     Path textFile = dir.resolve("text_encoder").resolve(TEXT_WEIGHTS);
     if (!Files.isRegularFile(textFile)) {
       textFile = dir.resolve("text_encoder").resolve(TEXT_WEIGHTS_FP16);

@@ -36,6 +36,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (head size = block channels / heads): that is what SD v1.x checkpoints were trained with.
  */
 public final class UNet2DConditionModel {
+  /** Sanity bounds on a config (see {@link Builder#build()}): blocks, channels, layers per block. */
+  static final int MAX_BLOCKS = 8;
+  static final int MAX_CHANNELS = 16384;
+  static final int MAX_LAYERS_PER_BLOCK = 64;
+
   static final String CROSS_DOWN = "CrossAttnDownBlock2D";
   static final String DOWN = "DownBlock2D";
   static final String CROSS_UP = "CrossAttnUpBlock2D";
@@ -467,10 +472,18 @@ public final class UNet2DConditionModel {
             "blockOutChannels: expected positive multiples of normNumGroups %s, found %s", normNumGroups,
             blockOutChannels);
       }
-      checkPerBlock("layersPerBlock", layersPerBlock, n, 1);
-      checkPerBlock("attentionHeads", attentionHeads, n, 1);
-      checkPerBlock("crossAttentionDim", crossAttentionDim, n, 1);
-      checkPerBlock("transformerLayersPerBlock", transformerLayersPerBlock, n, 1);
+      // Upper bounds far above any published UNet (SD 1.x/2.x/XL: 2-3 layers, 10 transformer
+      // layers, 4 blocks, 1280 channels): a hostile config.json must fail here, before a graph of
+      // 1000 layers per block is built or its parameter list allocated.
+      checkArgument(n <= MAX_BLOCKS, "blockOutChannels: expected at most %s blocks, found %s", MAX_BLOCKS, n);
+      for (int c : blockOutChannels) {
+        checkArgument(c <= MAX_CHANNELS, "blockOutChannels: expected values <= %s, found %s", MAX_CHANNELS,
+            blockOutChannels);
+      }
+      checkPerBlock("layersPerBlock", layersPerBlock, n, 1, MAX_LAYERS_PER_BLOCK);
+      checkPerBlock("attentionHeads", attentionHeads, n, 1, MAX_CHANNELS);
+      checkPerBlock("crossAttentionDim", crossAttentionDim, n, 1, MAX_CHANNELS);
+      checkPerBlock("transformerLayersPerBlock", transformerLayersPerBlock, n, 1, MAX_LAYERS_PER_BLOCK);
       for (int i = 0; i < n; i++) {
         int heads = attentionHeads.get(attentionHeads.size() == 1 ? 0 : i);
         checkArgument(blockOutChannels.get(i) % heads == 0,
@@ -494,11 +507,11 @@ public final class UNet2DConditionModel {
       return new UNet2DConditionModel(this, null);
     }
 
-    private static void checkPerBlock(String field, List<Integer> v, int n, int min) {
+    private static void checkPerBlock(String field, List<Integer> v, int n, int min, int max) {
       checkArgument(v != null && (v.size() == 1 || v.size() == n),
           "%s: expected one value or %s (one per block), found %s", field, n, v);
       for (int x : v) {
-        checkArgument(x >= min, "%s: expected values >= %s, found %s", field, min, v);
+        checkArgument(x >= min && x <= max, "%s: expected values in [%s, %s], found %s", field, min, max, v);
       }
     }
   }
