@@ -460,8 +460,7 @@ public final class StableRepDemo {
 
   private static Path lossChart(List<Pretrainer.Result> results, Path file) throws IOException {
     LineChart chart = new LineChart("Pre-training loss", "step", "loss");
-    List<String> names = List.of("StableRep: multi-positive, synthetic", "SimCLR, synthetic", "SimCLR, real",
-        "StableRep: multi-positive, real");
+    List<String> names = List.of("StableRep, synthetic", "SimCLR, synthetic", "SimCLR, real", "StableRep, real");
     for (int i = 0; i < results.size(); i++) {
       chart.add(names.get(i), steps(results.get(i).losses().length), results.get(i).losses());
     }
