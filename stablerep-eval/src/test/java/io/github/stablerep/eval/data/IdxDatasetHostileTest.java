@@ -3,16 +3,15 @@ package io.github.stablerep.eval.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.stablerep.eval.hostile.HostileCorpus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
-import java.util.zip.GZIPOutputStream;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import org.junit.jupiter.api.Test;
@@ -46,15 +45,7 @@ class IdxDatasetHostileTest {
     return out.toByteArray();
   }
 
-  static byte[] gzip(byte[] b) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (GZIPOutputStream z = new GZIPOutputStream(out)) {
-      z.write(b);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toByteArray();
-  }
+
 
   /** 3 images of 4x5 and their labels. */
   static byte[][] validPair() {
@@ -100,10 +91,10 @@ class IdxDatasetHostileTest {
   void declaredCountsBeyondTheFileAllocateNothing() throws IOException {
     byte[][] ok = validPair();
     refused(ok[0], header(IdxDataset.LABELS_MAGIC, Integer.MAX_VALUE), "truncated labels: expected 2147483647 bytes, found 0");
-    refused(ok[0], gzip(header(IdxDataset.LABELS_MAGIC, Integer.MAX_VALUE)), "truncated labels");
+    refused(ok[0], HostileCorpus.gzip(header(IdxDataset.LABELS_MAGIC, Integer.MAX_VALUE)), "truncated labels");
     // a gzipped image file whose count agrees with the labels but whose data is missing
     byte[] labels = concat(header(IdxDataset.LABELS_MAGIC, 1000), new byte[1000]);
-    refused(gzip(header(IdxDataset.IMAGES_MAGIC, 1000, 2896, 2896)), labels, "truncated image data");
+    refused(HostileCorpus.gzip(header(IdxDataset.IMAGES_MAGIC, 1000, 2896, 2896)), labels, "truncated image data");
   }
 
   @Test
@@ -117,19 +108,19 @@ class IdxDatasetHostileTest {
   @Test
   void corruptGzipNamesTheFile() throws IOException {
     byte[][] ok = validPair();
-    byte[] z = gzip(ok[0]);
+    byte[] z = HostileCorpus.gzip(ok[0]);
     refused(Arrays.copyOf(z, z.length - 10), ok[1], "gzip");
     byte[] flipped = z.clone();
     flipped[z.length - 6] ^= 0x55; // the CRC-32 trailer
     refused(flipped, ok[1], "gzip");
-    refused(ok[0], Arrays.copyOf(gzip(ok[1]), 5), "gzip");
+    refused(ok[0], Arrays.copyOf(HostileCorpus.gzip(ok[1]), 5), "gzip");
   }
 
   @Test
   void theValidPairReads() throws IOException {
     byte[][] ok = validPair();
     assertThat(readAll(Files.write(tmp.resolve("i"), ok[0]), Files.write(tmp.resolve("l"), ok[1]))).isEqualTo(3);
-    assertThat(readAll(Files.write(tmp.resolve("iz"), gzip(ok[0])), Files.write(tmp.resolve("lz"), gzip(ok[1]))))
+    assertThat(readAll(Files.write(tmp.resolve("iz"), HostileCorpus.gzip(ok[0])), Files.write(tmp.resolve("lz"), HostileCorpus.gzip(ok[1]))))
         .isEqualTo(3);
   }
 
@@ -137,8 +128,8 @@ class IdxDatasetHostileTest {
   void mutatedFilesReadOrFailWithTheFileNamed(@ForAll long seed, @ForAll boolean gzipped, @ForAll boolean mutateImages)
       throws IOException {
     byte[][] ok = validPair();
-    byte[] images = gzipped ? gzip(ok[0]) : ok[0];
-    byte[] labels = gzipped ? gzip(ok[1]) : ok[1];
+    byte[] images = gzipped ? HostileCorpus.gzip(ok[0]) : ok[0];
+    byte[] labels = gzipped ? HostileCorpus.gzip(ok[1]) : ok[1];
     SplittableRandom rnd = new SplittableRandom(seed);
     byte[] target = mutateImages ? images : labels;
     byte[] mutated = rnd.nextBoolean()

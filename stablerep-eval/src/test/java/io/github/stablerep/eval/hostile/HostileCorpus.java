@@ -321,7 +321,8 @@ public final class HostileCorpus {
     return out.toByteArray();
   }
 
-  static byte[] gzip(byte[] b) {
+  /** {@code b} gzip-compressed. */
+  public static byte[] gzip(byte[] b) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream z = new GZIPOutputStream(out)) {
       z.write(b);
