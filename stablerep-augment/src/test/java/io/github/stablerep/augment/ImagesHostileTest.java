@@ -3,7 +3,6 @@ package io.github.stablerep.augment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayOutputStream;
 import java.lang.management.ManagementFactory;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
@@ -11,8 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,42 +35,14 @@ class ImagesHostileTest {
     golden = Path.of(ImagesHostileTest.class.getResource("/golden/images").toURI());
   }
 
-  /** A PNG chunk: length, type, data, CRC over type and data. */
-  static byte[] chunk(String type, byte[] data) {
-    ByteBuffer b = ByteBuffer.allocate(12 + data.length);
-    b.putInt(data.length).put(type.getBytes(StandardCharsets.ISO_8859_1)).put(data);
-    CRC32 crc = new CRC32();
-    crc.update(b.array(), 4, 4 + data.length);
-    return b.putInt((int) crc.getValue()).array();
-  }
 
-  static byte[] ihdr(int width, int height) {
-    return chunk("IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
-        .put((byte) 0).put((byte) 0).put((byte) 0).array());
-  }
 
-  static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
-  }
 
-  static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
-  static byte[] deflate(byte[] data) {
-    Deflater d = new Deflater(9);
-    d.setInput(data);
-    d.finish();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    byte[] buf = new byte[1 << 16];
-    while (!d.finished()) {
-      out.write(buf, 0, d.deflate(buf));
-    }
-    d.end();
-    return out.toByteArray();
-  }
+
+
+
+
 
   /** Reads {@code b} as a file and asserts the refusal names it and says {@code why}; returns heap allocated. */
   long refused(String name, byte[] b, String why) throws Exception {
@@ -91,12 +60,12 @@ class ImagesHostileTest {
 
   @Test
   void pngDeclaringAHugeImageIsRefusedFromItsHeader() throws Exception {
-    byte[] tiny = concat(PNG_SIGNATURE, ihdr(65536, 65536), chunk("IDAT", deflate(new byte[64])), chunk("IEND", new byte[0]));
+    byte[] tiny = PngBytes.concat(PngBytes.SIGNATURE, PngBytes.ihdr(65536, 65536), PngBytes.chunk("IDAT", PngBytes.deflate(new byte[64])), PngBytes.chunk("IEND", new byte[0]));
     refused("bomb74.png", tiny, "found 65536x65536");
     // 16384^2 is exactly the old limit, 2^28: now beyond the default
-    refused("bomb16k.png", concat(PNG_SIGNATURE, ihdr(16384, 16384), chunk("IDAT", deflate(new byte[64]))),
+    refused("bomb16k.png", PngBytes.concat(PngBytes.SIGNATURE, PngBytes.ihdr(16384, 16384), PngBytes.chunk("IDAT", PngBytes.deflate(new byte[64]))),
         "found 16384x16384");
-    refused("zero.png", concat(PNG_SIGNATURE, ihdr(0, 7)), "found 0x7");
+    refused("zero.png", PngBytes.concat(PngBytes.SIGNATURE, PngBytes.ihdr(0, 7)), "found 0x7");
   }
 
   @Test
@@ -106,25 +75,25 @@ class ImagesHostileTest {
     int idat = indexOf(png, "IDAT".getBytes(StandardCharsets.ISO_8859_1)) - 4;
     ByteBuffer.wrap(lying, idat, 4).putInt(1 << 30);
     refused("chunk2e30.png", lying, "expected a length within the");
-    byte[] firstNotIhdr = concat(PNG_SIGNATURE, chunk("IDAT", new byte[13]));
+    byte[] firstNotIhdr = PngBytes.concat(PngBytes.SIGNATURE, PngBytes.chunk("IDAT", new byte[13]));
     refused("noihdr.png", firstNotIhdr, "IHDR");
   }
 
   @Test
   void zlibBombInMetadataIsRefusedWithoutInflatingIt() throws Exception {
     byte[] png = Files.readAllBytes(golden.resolve("rgb_png.png"));
-    byte[] profile = deflate(new byte[64 << 20]); // 64 MiB of zeros in ~64 KB
-    byte[] iccp = concat("bomb".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile);
-    byte[] ztxt = concat("Comment".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile);
-    byte[] itxt = concat("Comment".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 1, 0, 0, 0}, profile);
+    byte[] profile = PngBytes.deflate(new byte[64 << 20]); // 64 MiB of zeros in ~64 KB
+    byte[] iccp = PngBytes.concat("bomb".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile);
+    byte[] ztxt = PngBytes.concat("Comment".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile);
+    byte[] itxt = PngBytes.concat("Comment".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 1, 0, 0, 0}, profile);
     for (String type : new String[] {"iCCP", "zTXt", "iTXt"}) {
       byte[] data = type.equals("iCCP") ? iccp : type.equals("zTXt") ? ztxt : itxt;
-      byte[] bomb = concat(Arrays.copyOf(png, 33), chunk(type, data), Arrays.copyOfRange(png, 33, png.length));
+      byte[] bomb = PngBytes.concat(Arrays.copyOf(png, 33), PngBytes.chunk(type, data), Arrays.copyOfRange(png, 33, png.length));
       refused(type + "-bomb.png", bomb, "ImageLimits.maxMetadataBytes");
     }
     // within the limit, the same chunk is harmless
-    byte[] small = concat(Arrays.copyOf(png, 33),
-        chunk("zTXt", concat("Comment".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, deflate(new byte[100]))),
+    byte[] small = PngBytes.concat(Arrays.copyOf(png, 33),
+        PngBytes.chunk("zTXt", PngBytes.concat("Comment".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, PngBytes.deflate(new byte[100]))),
         Arrays.copyOfRange(png, 33, png.length));
     assertThat(Images.readBytes(small, "small-ztxt").shape()).containsExactly(3, 24, 32);
   }

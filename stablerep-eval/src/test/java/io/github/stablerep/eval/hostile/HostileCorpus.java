@@ -1,5 +1,6 @@
 package io.github.stablerep.eval.hostile;
 
+import io.github.stablerep.augment.PngBytes;
 import io.github.stablerep.core.io.Npy;
 import io.github.stablerep.core.io.SafeTensors;
 import java.awt.image.BufferedImage;
@@ -17,8 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 import javax.imageio.ImageIO;
 import org.nd4j.linalg.factory.Nd4j;
@@ -109,20 +108,20 @@ public final class HostileCorpus {
   static Map<String, byte[]> bombs(Map<String, byte[]> sources) {
     Map<String, byte[]> out = new LinkedHashMap<>();
     byte[] sig = Arrays.copyOf(sources.get("png"), 8);
-    byte[] idat = chunk("IDAT", deflate(new byte[64]));
-    out.put("ihdr-65536.png", concat(sig, ihdr(65536, 65536), idat, chunk("IEND", new byte[0])));
-    out.put("ihdr-16384.png", concat(sig, ihdr(16384, 16384), idat, chunk("IEND", new byte[0])));
-    out.put("ihdr-30000x1.png", concat(sig, ihdr(30000, 30000), idat));
+    byte[] idat = PngBytes.chunk("IDAT", PngBytes.deflate(new byte[64]));
+    out.put("ihdr-65536.png", PngBytes.concat(sig, PngBytes.ihdr(65536, 65536), idat, PngBytes.chunk("IEND", new byte[0])));
+    out.put("ihdr-16384.png", PngBytes.concat(sig, PngBytes.ihdr(16384, 16384), idat, PngBytes.chunk("IEND", new byte[0])));
+    out.put("ihdr-30000x1.png", PngBytes.concat(sig, PngBytes.ihdr(30000, 30000), idat));
     byte[] png = sources.get("png");
     byte[] lying = png.clone();
     ByteBuffer.wrap(lying, 33, 4).putInt(1 << 30); // the chunk after IHDR
     out.put("chunk-2e30.png", lying);
-    byte[] profile = deflate(new byte[64 << 20]);
-    out.put("iccp-bomb.png", concat(Arrays.copyOf(png, 33),
-        chunk("iCCP", concat("x".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile)),
+    byte[] profile = PngBytes.deflate(new byte[64 << 20]);
+    out.put("iccp-bomb.png", PngBytes.concat(Arrays.copyOf(png, 33),
+        PngBytes.chunk("iCCP", PngBytes.concat("x".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile)),
         Arrays.copyOfRange(png, 33, png.length)));
-    out.put("ztxt-bomb.png", concat(Arrays.copyOf(png, 33),
-        chunk("zTXt", concat("c".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile)),
+    out.put("ztxt-bomb.png", PngBytes.concat(Arrays.copyOf(png, 33),
+        PngBytes.chunk("zTXt", PngBytes.concat("c".getBytes(StandardCharsets.ISO_8859_1), new byte[] {0, 0}, profile)),
         Arrays.copyOfRange(png, 33, png.length)));
     byte[] gif = sources.get("gif").clone();
     ByteBuffer.wrap(gif, 6, 4).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 16384).putShort((short) 16384);
@@ -192,8 +191,8 @@ public final class HostileCorpus {
     for (int i = 0; i < pixels.length; i++) {
       pixels[i] = (byte) (i * 7);
     }
-    byte[] images = concat(idxHeader(0x803, 3, 4, 5), pixels);
-    byte[] labels = concat(idxHeader(0x801, 3), new byte[] {1, 2, 9});
+    byte[] images = PngBytes.concat(idxHeader(0x803, 3, 4, 5), pixels);
+    byte[] labels = PngBytes.concat(idxHeader(0x801, 3), new byte[] {1, 2, 9});
     for (boolean gz : new boolean[] {false, true}) {
       byte[] im = gz ? gzip(images) : images;
       byte[] lb = gz ? gzip(labels) : labels;
@@ -207,7 +206,7 @@ public final class HostileCorpus {
     out.add(new Case(IDX, "labels-2e31", pair(images, idxHeader(0x801, Integer.MAX_VALUE))));
     out.add(new Case(IDX, "rows-cols-overflow", pair(idxHeader(0x803, 3, 65536, 65536), labels)));
     out.add(new Case(IDX, "gz-declares-1000x2896x2896",
-        pair(gzip(idxHeader(0x803, 1000, 2896, 2896)), concat(idxHeader(0x801, 1000), new byte[1000]))));
+        pair(gzip(idxHeader(0x803, 1000, 2896, 2896)), PngBytes.concat(idxHeader(0x801, 1000), new byte[1000]))));
 
     byte[] cifar = new byte[3 * 3073];
     for (int i = 0; i < cifar.length; i++) {
@@ -234,7 +233,7 @@ public final class HostileCorpus {
     byte[] notUtf8 = {'a', '.', 'p', 'n', 'g', ',', (byte) 0xFF, (byte) 0xFE, '\n'};
     out.add(new Case(MANIFEST, "not-utf8", Map.of("m.csv", notUtf8)));
     out.add(new Case(CAPTION_MANIFEST, "not-utf8", Map.of("m.tsv",
-        concat("caption_id\tcaption\tpath\n0\t".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, 0x28}))));
+        PngBytes.concat("caption_id\tcaption\tpath\n0\t".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, 0x28}))));
     out.add(new Case(STABLEREP_CSV, "not-utf8", Map.of("c.csv", notUtf8)));
     for (String label : new String[] {"-1", "99999999999", "cat", "1.5", "\u0000"}) {
       out.add(new Case(MANIFEST, "label" + label.hashCode(), Map.of("m.csv",
@@ -280,46 +279,20 @@ public final class HostileCorpus {
           for (int j = 0; j < junk.length; j++) {
             junk[j] = (byte) rnd.nextInt(256);
           }
-          b = concat(Arrays.copyOf(b, at), junk, Arrays.copyOfRange(b, at, b.length));
+          b = PngBytes.concat(Arrays.copyOf(b, at), junk, Arrays.copyOfRange(b, at, b.length));
         }
       }
     }
     return b;
   }
 
-  static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
-  }
 
-  static byte[] chunk(String type, byte[] data) {
-    ByteBuffer b = ByteBuffer.allocate(12 + data.length);
-    b.putInt(data.length).put(type.getBytes(StandardCharsets.ISO_8859_1)).put(data);
-    CRC32 crc = new CRC32();
-    crc.update(b.array(), 4, 4 + data.length);
-    return b.putInt((int) crc.getValue()).array();
-  }
 
-  static byte[] ihdr(int width, int height) {
-    return chunk("IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
-        .put((byte) 0).put((byte) 0).put((byte) 0).array());
-  }
 
-  static byte[] deflate(byte[] data) {
-    Deflater d = new Deflater(9);
-    d.setInput(data);
-    d.finish();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    byte[] buf = new byte[1 << 16];
-    while (!d.finished()) {
-      out.write(buf, 0, d.deflate(buf));
-    }
-    d.end();
-    return out.toByteArray();
-  }
+
+
+
+
 
   /** {@code b} gzip-compressed. */
   public static byte[] gzip(byte[] b) {
