@@ -90,6 +90,11 @@ public final class FidelityJudge {
     long stepsPerEpoch = (n + DEFAULT_BATCH - 1) / DEFAULT_BATCH;
     return (int) Math.max(3, Math.min(15, (560 + stepsPerEpoch - 1) / stepsPerEpoch));
   }
+  /** Optimiser steps of {@link #train(DemoData.Labelled, long, LongConsumer)} on {@code n} images. */
+  public static long defaultSteps(int n) {
+    return (long) defaultEpochs(n) * ((n + DEFAULT_BATCH - 1) / DEFAULT_BATCH);
+  }
+
 
   /**
    * Trains a judge on {@code train} for {@link #defaultEpochs} epochs at batch {@value

@@ -130,10 +130,24 @@ public final class StableRepDemo {
   }
 
   /**
-   * The pre-training images: caption groups, where they came from, and the captions they were
-   * generated from (with the class and attributes each names), which the real arms mirror.
+   * The pre-training images: caption groups, where they came from, the captions they were
+   * generated from (with the class and attributes each names), which the real arms mirror, and
+   * the generated pixels {@code [N, 3, S, S]} in the captions' order, read once for the sample
+   * grid and the judge (null for a manifest).
    */
-  record TrainingSet(CaptionDataset captions, String origin, List<TinyStableDiffusion.Caption> source) {}
+  record TrainingSet(CaptionDataset captions, String origin, List<TinyStableDiffusion.Caption> source,
+      INDArray images) {
+
+    /** The class each image's caption names, in the order of {@link #images()}. */
+    int[] labels() {
+      Map<String, Integer> labelOf = new LinkedHashMap<>();
+      for (TinyStableDiffusion.Caption cap : source) {
+        labelOf.put(cap.id(), cap.label());
+      }
+      return captions.captions().stream().flatMapToInt(g -> java.util.stream.IntStream.generate(
+          () -> labelOf.get(g.id())).limit(g.size())).toArray();
+    }
+  }
 
   private StableRepDemo() {}
 
@@ -203,15 +217,14 @@ public final class StableRepDemo {
           byClass.add(new TinyStableDiffusion.Caption("c" + k + "-" + g, data.caption(k, g), k, -1, -1));
         }
       }
-      synthetic = new TrainingSet(data.manifest(), "manifest", byClass);
+      synthetic = new TrainingSet(data.manifest(), "manifest", byClass, null);
     } else {
       synthetic = generate(options, c, data, dir.resolve("generated"), out);
-      phases.put("generate", elapsed(t0));
-      t0 = System.nanoTime();
       pictures.add(sampleGrid(synthetic, dir.resolve("generated-samples.png")));
+      phases.put("generate", elapsed(t0));
     }
     DemoReport.Fidelity fidelity = null;
-    if (synthetic.origin().equals("synthetic") && data.classes().equals(DemoData.FASHION_MNIST)) {
+    if (synthetic.images() != null && data.classes().equals(DemoData.FASHION_MNIST)) {
       t0 = System.nanoTime();
       fidelity = judge(synthetic, data, seed, dir.resolve("results"), out);
       phases.put("judge fidelity", elapsed(t0));
@@ -328,27 +341,10 @@ public final class StableRepDemo {
       return new DemoReport.Fidelity(Double.parseDouble(p.getProperty("agreement")),
           Integer.parseInt(p.getProperty("images")), Double.parseDouble(p.getProperty("judgeTestAccuracy")));
     }
-    int steps = (int) Math.min(Integer.MAX_VALUE, (long) FidelityJudge.defaultEpochs(data.train().size())
-        * ((data.train().size() + FidelityJudge.DEFAULT_BATCH - 1) / FidelityJudge.DEFAULT_BATCH));
-    ConsoleProgress bar = new ConsoleProgress("judge", steps, out);
+    ConsoleProgress bar = new ConsoleProgress("judge", FidelityJudge.defaultSteps(data.train().size()), out);
     FidelityJudge judge = FidelityJudge.train(data.train(), seed, done -> bar.update(done, "CNN on real images"));
-    Map<String, Integer> labelOf = new LinkedHashMap<>();
-    for (TinyStableDiffusion.Caption cap : synthetic.source()) {
-      labelOf.put(cap.id(), cap.label());
-    }
-    List<CaptionGroup> groups = synthetic.captions().captions();
-    int n = (int) synthetic.captions().imageCount();
-    INDArray images = Nd4j.create(DataType.FLOAT, n, 3, data.train().images().size(2), data.train().images().size(3));
-    int[] expected = new int[n];
-    int i = 0;
-    for (CaptionGroup g : groups) {
-      for (Path p : g.images()) {
-        images.get(NDArrayIndex.point(i)).assign(Images.read(p));
-        expected[i++] = labelOf.get(g.id());
-      }
-    }
-    DemoReport.Fidelity f = new DemoReport.Fidelity(judge.agreement(images, expected), n,
-        judge.testAccuracy(data.test()));
+    DemoReport.Fidelity f = new DemoReport.Fidelity(judge.agreement(synthetic.images(), synthetic.labels()),
+        (int) synthetic.images().size(0), judge.testAccuracy(data.test()));
     writeText(file, "agreement=" + f.agreement() + "\nimages=" + f.images() + "\njudgeTestAccuracy="
         + f.judgeTestAccuracy() + "\n");
     return f;
@@ -437,7 +433,15 @@ public final class StableRepDemo {
     }, null);
     out.println("generated " + r.generated() + " images (" + r.skipped() + " kept from before), guidance "
         + GUIDANCE);
-    return new TrainingSet(CaptionDataset.fromManifest(r.manifest()), "synthetic", captions);
+    CaptionDataset generated = CaptionDataset.fromManifest(r.manifest());
+    INDArray pixels = Nd4j.create(DataType.FLOAT, generated.imageCount(), 3, c.image(), c.image());
+    int i = 0;
+    for (CaptionGroup g : generated.captions()) {
+      for (Path p : g.images()) {
+        pixels.get(NDArrayIndex.point(i++)).assign(Images.read(p));
+      }
+    }
+    return new TrainingSet(generated, "synthetic", captions, pixels);
   }
 
   private static Path viewGrid(CaptionDataset ds, Config c, long seed, Path file) throws IOException {
@@ -472,16 +476,17 @@ public final class StableRepDemo {
   private static Path sampleGrid(TrainingSet set, Path file) throws IOException {
     List<CaptionGroup> groups = set.captions().captions();
     int cols = groups.stream().mapToInt(CaptionGroup::size).max().orElse(1);
-    INDArray first = Images.read(groups.get(0).images().get(0));
-    INDArray grid = Nd4j.ones(DataType.FLOAT, (long) groups.size() * cols, first.size(0), first.size(1),
-        first.size(2));
+    INDArray images = set.images();
+    INDArray grid = Nd4j.ones(DataType.FLOAT, (long) groups.size() * cols, images.size(1), images.size(2),
+        images.size(3));
     List<String> captions = new ArrayList<>();
+    int at = 0;
     for (int i = 0; i < groups.size(); i++) {
       CaptionGroup g = groups.get(i);
       captions.add(g.caption());
       for (int v = 0; v < g.size(); v++) {
         // view-major, as writeViewGrid lays out a grid
-        grid.get(NDArrayIndex.point((long) v * groups.size() + i)).assign(Images.read(g.images().get(v)));
+        grid.get(NDArrayIndex.point((long) v * groups.size() + i)).assign(images.get(NDArrayIndex.point(at++)));
       }
     }
     Pictures.writeViewGrid(file, "Generated training images: one row per caption, its " + cols + " images", grid,
