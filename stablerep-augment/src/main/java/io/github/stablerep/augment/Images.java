@@ -163,8 +163,14 @@ public final class Images {
     } catch (Exception | Error e) {
       // Decoders of hostile input fail in every way (ArrayIndexOutOfBounds, NegativeArraySize,
       // OutOfMemory from lying headers, StackOverflow): callers need one failure type per file.
-      throw new ImageDecodeException(name + ": cannot decode image: " + e, e);
+      throw new ImageDecodeException(name + ": cannot decode image: " + reason(e), e);
     }
+  }
+
+  /** What went wrong, in the decoder's words: its message, or the kind of failure when it has none. */
+  private static String reason(Throwable e) {
+    String m = e.getMessage();
+    return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
   }
 
   private static void checkLimits(ImageLimits limits) {

@@ -8,7 +8,9 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -43,6 +45,53 @@ abstract class CliCommand implements Callable<Integer> {
           file == null ? "nothing" : file + (Files.isDirectory(file) ? " (a folder)" : " (no such file)"));
     }
     return file;
+  }
+
+  /**
+   * Builder fields whose names differ from this command's option names, so that a builder's
+   * validation error ("hiddenDim: expected >= 1") is reported against the option the user typed.
+   * Fields named as the option in camel case ({@code imageSize} for {@code --image-size}) need no
+   * entry.
+   */
+  Map<String, String> builderFields() {
+    return Map.of();
+  }
+
+  /** The option behind a builder field, or null: explicit entries first, then the camel-case rule. */
+  final String optionOf(String field) {
+    String explicit = builderFields().get(field);
+    if (explicit != null) {
+      return explicit;
+    }
+    for (OptionSpec o : spec.options()) {
+      if (camelCase(o.longestName()).equals(field)) {
+        return o.longestName();
+      }
+    }
+    return null;
+  }
+
+  /** {@code --image-size} as {@code imageSize}. */
+  static String camelCase(String option) {
+    StringBuilder b = new StringBuilder();
+    boolean upper = false;
+    for (char ch : option.replaceFirst("^-+", "").toCharArray()) {
+      if (ch == '-') {
+        upper = true;
+      } else {
+        b.append(upper ? Character.toUpperCase(ch) : ch);
+        upper = false;
+      }
+    }
+    return b.toString();
+  }
+
+  /** Fails with a usage error when an output file's path names an existing folder. */
+  final Path outputFile(String option, Path file) throws IOException {
+    if (Files.isDirectory(file)) {
+      throw usage("%s: expected a file to write, found the folder %s", option, file);
+    }
+    return prepareOutput(file);
   }
 
   /** Creates the parent folder of an output file. */

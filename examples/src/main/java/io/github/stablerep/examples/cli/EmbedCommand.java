@@ -45,9 +45,9 @@ final class EmbedCommand extends CliCommand {
     }
     Encoders.Encoder enc = encoder.load();
     INDArray features = extract(data, enc, encoder, this);
-    Npy.write(prepareOutput(outFile), features);
+    Npy.write(outputFile("--out", outFile), features);
     if (labelsOut != null) {
-      Npy.write(prepareOutput(labelsOut), labels(data.dataset().labels()));
+      Npy.write(outputFile("--labels-out", labelsOut), labels(data.dataset().labels()));
     }
     out.printf("embed: %d images (%s) -> %s %s%s%n", features.rows(), data.kind(), outFile,
         Arrays.toString(features.shape()), labelsOut == null ? "" : ", labels -> " + labelsOut);

@@ -45,7 +45,7 @@ final class ExportCommand extends CliCommand {
     Encoders.TimmWeights w = Encoders.fromCheckpoint(checkpoint, prefix, heads, eps);
     VisionTransformer vit = w.vit();
     Map<String, String> meta = Encoders.metadata(vit);
-    SafeTensors.write(prepareOutput(outFile), w.weights(), meta);
+    SafeTensors.write(outputFile("--out", outFile), w.weights(), meta);
     long params = w.weights().values().stream().mapToLong(a -> a.length()).sum();
     out.printf("export: %s (%d tensors, %,d parameters, %s) -> %s%n", meta.get("architecture"), w.weights().size(),
         params, meta.get("timm_kwargs"), outFile);

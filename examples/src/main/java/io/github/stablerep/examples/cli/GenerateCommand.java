@@ -6,6 +6,7 @@ import io.github.stablerep.models.diffusion.SchedulerType;
 import io.github.stablerep.models.diffusion.StableDiffusionPipeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -67,6 +68,12 @@ final class GenerateCommand extends CliCommand {
 
   @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the initial latents.")
   long seed;
+
+  @Override
+  Map<String, String> builderFields() {
+    return Map.of("guidanceScale", "--guidance", "batchSize", "--batch", "imagesPerCaption", "--images",
+        "outputSize", "--size");
+  }
 
   @Override
   public Integer call() throws Exception {

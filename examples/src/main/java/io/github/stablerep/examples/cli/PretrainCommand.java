@@ -11,6 +11,7 @@ import io.github.stablerep.models.vit.VitPreset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -118,7 +119,18 @@ final class PretrainCommand extends CliCommand {
   int threads;
 
   @Override
+  Map<String, String> builderFields() {
+    return Map.of("dropPathRate", "--drop-path", "hiddenDim", "--head-hidden", "outputDim", "--head-dim",
+        "viewsPerCaption", "--views", "learningRate", "--lr", "minLearningRate", "--min-lr",
+        "warmupFraction", "--warmup", "dataset", "--data");
+  }
+
+  @Override
   public Integer call() throws Exception {
+    if (!(epochs > 0)) {
+      // read only when --steps is 0, but a negative or zero count is a mistake either way
+      throw usage("--epochs: expected a number of epochs > 0, found %s", epochs);
+    }
     CaptionDataset dataset = dataset();
     VisionTransformer.Builder vb = VisionTransformer.builder().preset(preset).imageSize(imageSize)
         .dropPathRate(dropPath).seed(seed);

@@ -86,6 +86,11 @@ final class ProbeCommand extends CliCommand {
   @Mixin EncoderOptions encoder;
 
   @Override
+  Map<String, String> builderFields() {
+    return Map.of("lambdaCount", "--lambdas", "temperature", "--knn-temperature");
+  }
+
+  @Override
   public Integer call() throws Exception {
     DataType type = switch (precision.toUpperCase(Locale.ROOT)) {
       case "DOUBLE" -> DataType.DOUBLE;
@@ -94,7 +99,9 @@ final class ProbeCommand extends CliCommand {
     };
     LinearProbe probe = LinearProbe.builder().lbfgs().regularizationSweep(lambdaMin, lambdaMax, lambdas)
         .validationFraction(validationFraction).maxIterations(maxIterations).seed(seed).dataType(type).build();
-    KnnClassifier knnClassifier = knn ? KnnClassifier.builder().k(k).temperature(knnTemperature).build() : null;
+    // built (validated) even without --knn: a bad --k or --knn-temperature is a mistake either way
+    KnnClassifier knnBuilt = KnnClassifier.builder().k(k).temperature(knnTemperature).build();
+    KnnClassifier knnClassifier = knn ? knnBuilt : null;
 
     Labelled tr;
     Labelled te;
@@ -147,7 +154,7 @@ final class ProbeCommand extends CliCommand {
       kn.put("temperature", knnTemperature);
       json.put("knn", kn);
     }
-    writeAtomically(outFile, Json.write(json));
+    writeAtomically(outputFile("--out", outFile), Json.write(json));
 
     out.println(table(linear, knnResult));
     out.printf("probe: result -> %s%n", outFile);

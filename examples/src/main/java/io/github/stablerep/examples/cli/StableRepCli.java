@@ -14,6 +14,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
 import java.util.concurrent.CancellationException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -101,6 +102,7 @@ public final class StableRepCli implements Runnable {
     // learning rate or guidance scale silently poisons (or, through a null check, skips) a run
     cl.registerConverter(Double.class, StableRepCli::finiteDouble);
     cl.registerConverter(Double.TYPE, StableRepCli::finiteDouble);
+    cl.registerConverter(Path.class, StableRepCli::path);
     showDefaults(cl);
     cl.setParameterExceptionHandler((ex, args) -> {
       CommandLine c = ex.getCommandLine();
@@ -118,7 +120,7 @@ public final class StableRepCli implements Runnable {
         return USAGE_ERROR;
       }
       if (isUserError(ex)) {
-        c.getErr().println(who + ": " + message(ex));
+        c.getErr().println(who + ": " + againstOption(c, message(ex)));
         c.getErr().flush();
         return USAGE_ERROR;
       }
@@ -135,6 +137,35 @@ public final class StableRepCli implements Runnable {
       throw ex; // a bug: picocli prints the stack trace and returns 1
     });
     return cl;
+  }
+
+  /**
+   * A builder's validation message ("hiddenDim: expected >= 1, found 0") restated against the
+   * option the user typed ("--head-hidden: expected >= 1, found 0"); other messages unchanged.
+   */
+  static String againstOption(CommandLine c, String message) {
+    int colon = message.indexOf(':');
+    if (colon > 0 && c.getCommand() instanceof CliCommand cmd
+        && message.substring(0, colon).chars().allMatch(Character::isJavaIdentifierPart)) {
+      String option = cmd.optionOf(message.substring(0, colon));
+      if (option != null) {
+        return option + message.substring(colon);
+      }
+    }
+    return message;
+  }
+
+  /** A path argument; the JDK's own refusal names its exception class and prints the NUL raw. */
+  static Path path(String value) {
+    int nul = value.indexOf('\0');
+    if (nul >= 0) {
+      throw new CommandLine.TypeConversionException("expected a path without NUL characters, found one at character " + nul);
+    }
+    try {
+      return Path.of(value);
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new CommandLine.TypeConversionException("expected a path, found one the file system refuses: " + e.getReason());
+    }
   }
 
   private static void showDefaults(CommandLine cl) {
