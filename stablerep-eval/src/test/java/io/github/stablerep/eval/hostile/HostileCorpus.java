@@ -133,10 +133,53 @@ public final class HostileCorpus {
       ByteBuffer.wrap(j, sof + 5, 4).putShort((short) size).putShort((short) size);
       out.put("sof-" + size + ".jpg", j);
     }
+    byte[] strip = new byte[32 * 24 * 3];
+    out.put("tiff-65535.tif", tiff(65535, 65535, 1, strip, strip.length));
+    out.put("tiff-strip-2e31.tif", tiff(32, 24, 1, strip, Integer.MAX_VALUE));
+    out.put("tiff-rows-30000.tif", tiff(32, 30000, 1, strip, strip.length));
+    // a deflated strip that inflates to 64 MiB for a 32x24 image: the decoder must stop at 32x24x3
+    out.put("tiff-deflate-bomb.tif", tiff(32, 24, 8, PngBytes.deflate(new byte[64 << 20]), -1));
+    out.put("tiff-deflate-4096.tif", tiff(4096, 4096, 8, PngBytes.deflate(new byte[4096 * 4096 * 3]), -1));
     byte[] bmp = sources.get("bmp").clone();
     ByteBuffer.wrap(bmp, 18, 8).order(ByteOrder.LITTLE_ENDIAN).putInt(30000).putInt(30000);
     out.put("dims-30000.bmp", bmp);
     return out;
+  }
+
+  /**
+   * A little-endian RGB TIFF with one strip; {@code declaredCount} is the StripByteCounts value
+   * written (-1: the strip's real length), so the header can lie about it.
+   */
+  static byte[] tiff(int width, int height, int compression, byte[] strip, long declaredCount) {
+    int entries = 9;
+    int ifd = 8;
+    int bitsAt = ifd + 2 + entries * 12 + 4;
+    int stripAt = bitsAt + 6;
+    ByteBuffer b = ByteBuffer.allocate(stripAt + strip.length).order(ByteOrder.LITTLE_ENDIAN);
+    b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd);
+    b.putShort((short) entries);
+    tiffEntry(b, 256, 4, 1, width); // ImageWidth
+    tiffEntry(b, 257, 4, 1, height); // ImageLength
+    tiffEntry(b, 258, 3, 3, bitsAt); // BitsPerSample, three values at bitsAt
+    tiffEntry(b, 259, 3, 1, compression); // Compression (1 none, 8 deflate)
+    tiffEntry(b, 262, 3, 1, 2); // PhotometricInterpretation RGB
+    tiffEntry(b, 273, 4, 1, stripAt); // StripOffsets
+    tiffEntry(b, 277, 3, 1, 3); // SamplesPerPixel
+    tiffEntry(b, 278, 4, 1, height); // RowsPerStrip
+    tiffEntry(b, 279, 4, 1, (int) (declaredCount < 0 ? strip.length : declaredCount)); // StripByteCounts
+    b.putInt(0); // no next IFD
+    b.putShort((short) 8).putShort((short) 8).putShort((short) 8);
+    b.put(strip);
+    return b.array();
+  }
+
+  private static void tiffEntry(ByteBuffer b, int tag, int type, int count, int value) {
+    b.putShort((short) tag).putShort((short) type).putInt(count);
+    if (type == 3 && count == 1) {
+      b.putShort((short) value).putShort((short) 0);
+    } else {
+      b.putInt(value);
+    }
   }
 
   // ---------------------------------------------------------------- binary formats
