@@ -127,6 +127,7 @@ public final class AutoencoderKL {
     Path file = ModuleWeights.weightsFile(componentFolder);
     AutoencoderKL arch = builderFrom(DiffusersConfig.read(componentFolder.resolve("config.json")))
         .dataType(dataType).build();
+    WeightStructure.checkVae(arch, componentFolder.resolve("config.json").toString(), file);
     return new AutoencoderKL(arch.toBuilder(), ModuleWeights.readPretrained(file, arch.parameterShapes(), dataType));
   }
 

@@ -478,6 +478,9 @@ public final class StableDiffusionPipeline {
     if (!Files.isRegularFile(textFile)) {
       textFile = dir.resolve("text_encoder").resolve(TEXT_WEIGHTS_FP16);
     }
+    if (Files.isRegularFile(textFile)) {
+      WeightStructure.checkTextEncoder(c.textEncoder, dir.resolve("text_encoder/config.json").toString(), textFile);
+    }
     try {
       c.textWeights = SafeTensors.read(textFile);
     } catch (IOException e) {

@@ -237,6 +237,7 @@ public final class UNet2DConditionModel {
     Path file = ModuleWeights.weightsFile(componentFolder);
     UNet2DConditionModel arch = builderFrom(DiffusersConfig.read(componentFolder.resolve("config.json")))
         .dataType(dataType).build();
+    WeightStructure.checkUNet(arch, componentFolder.resolve("config.json").toString(), file);
     return new UNet2DConditionModel(arch.toBuilder(), ModuleWeights.readPretrained(file, arch.parameterShapes(), dataType));
   }
 

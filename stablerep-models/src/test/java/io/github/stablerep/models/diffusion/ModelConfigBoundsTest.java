@@ -3,8 +3,11 @@ package io.github.stablerep.models.diffusion;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Hostile diffusers configs fail at once with a message naming the key and the bound (issue 13
@@ -12,6 +15,8 @@ import org.junit.jupiter.api.Test;
  * for 30 s, and a 100 000-layer text encoder allocated 10.7 GB before failing.
  */
 class ModelConfigBoundsTest {
+
+  @TempDir Path tmp;
 
   private static void refusedQuickly(Runnable r, String... fragments) {
     assertTimeoutPreemptively(Duration.ofSeconds(2), () -> {
@@ -50,5 +55,33 @@ class ModelConfigBoundsTest {
         "text_encoder/config.json")), "text_encoder/config.json", "layers: expected a value in [1, 256]");
     refusedQuickly(() -> ClipTextEncoder.fromConfig(DiffusersConfig.parse("{\"hidden_size\": 1048576,"
         + " \"num_attention_heads\": 1}", "text_encoder/config.json")), "hiddenSize");
+  }
+
+  /** A tiny pipeline folder whose {@code component/config.json} has {@code from} replaced by {@code to}. */
+  private Path lyingConfig(String component, String from, String to) throws Exception {
+    Path dir = TinyPipelineFolder.write(tmp.resolve(component + to.hashCode()), 3);
+    Path config = dir.resolve(component).resolve("config.json");
+    String json = Files.readString(config);
+    org.assertj.core.api.Assertions.assertThat(json).contains(from);
+    Files.writeString(config, json.replace(from, to));
+    return dir;
+  }
+
+  /**
+   * Configs within the sane ranges that disagree with the weights file fail before a graph is
+   * built, naming the key, the weights file and what it holds (the config is checked against
+   * the safetensors header, not against a built model).
+   */
+  @Test
+  void configsThatDisagreeWithTheWeightsFileFailBeforeBuilding() throws Exception {
+    Path unet = lyingConfig("unet", "\"layers_per_block\": 1", "\"layers_per_block\": 64");
+    refusedQuickly(() -> UNet2DConditionModel.fromPretrained(unet.resolve("unet")), "unet/config.json",
+        "key 'layers_per_block': expected 1 (resnets in down_blocks.0 in ", "diffusion_pytorch_model", "found 64");
+    Path vae = lyingConfig("vae", "\"layers_per_block\": 1", "\"layers_per_block\": 64");
+    refusedQuickly(() -> AutoencoderKL.fromPretrained(vae.resolve("vae")), "vae/config.json",
+        "key 'layers_per_block': expected 1", "found 64");
+    Path text = lyingConfig("text_encoder", "\"num_hidden_layers\": 1", "\"num_hidden_layers\": 200");
+    refusedQuickly(() -> StableDiffusionPipeline.builder().modelDirectory(text).steps(2).build(),
+        "text_encoder/config.json", "key 'num_hidden_layers': expected 1", "found 200");
   }
 }
