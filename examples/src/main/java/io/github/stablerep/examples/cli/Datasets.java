@@ -1,5 +1,6 @@
 package io.github.stablerep.examples.cli;
 
+import io.github.stablerep.augment.data.PathPolicy;
 import io.github.stablerep.eval.data.Batch;
 import io.github.stablerep.eval.data.ImageDataset;
 import io.github.stablerep.eval.data.ImageDecoder;
@@ -26,7 +27,7 @@ final class Datasets {
    * A CSV/TSV manifest ({@code path,label}), an ImageFolder (a folder of class folders) or a flat
    * folder of images (unlabelled, read in file-name order).
    */
-  static Opened open(String option, Path input) throws IOException {
+  static Opened open(String option, Path input, PathPolicy policy) throws IOException {
     if (!Files.exists(input)) {
       throw new IllegalArgumentException(option + ": expected an ImageFolder, a .csv/.tsv manifest or a folder of "
           + "images, found nothing at " + input);
@@ -37,14 +38,14 @@ final class Datasets {
         throw new IllegalArgumentException(option + ": expected a folder of images, an ImageFolder or a .csv/.tsv "
             + "manifest (path,label), found the file " + input);
       }
-      return new Opened(ManifestDataset.open(input), true, "manifest");
+      return new Opened(ManifestDataset.open(input, ImageDecoder.standard(), policy), true, "manifest");
     }
     boolean hasFolders;
     try (Stream<Path> s = Files.list(input)) {
       hasFolders = s.anyMatch(Files::isDirectory);
     }
     if (hasFolders) {
-      return new Opened(ImageFolderDataset.open(input), true, "ImageFolder");
+      return new Opened(ImageFolderDataset.open(input, ImageDecoder.standard(), policy), true, "ImageFolder");
     }
     return new Opened(flat(input), false, "folder");
   }

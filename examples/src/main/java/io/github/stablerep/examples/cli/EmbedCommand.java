@@ -36,9 +36,11 @@ final class EmbedCommand extends CliCommand {
 
   @Mixin EncoderOptions encoder;
 
+  @Mixin PathOptions paths;
+
   @Override
   public Integer call() throws Exception {
-    Datasets.Opened data = Datasets.open("--images", images);
+    Datasets.Opened data = Datasets.open("--images", images, paths.policy());
     if (labelsOut != null && !data.labelled()) {
       throw usage("--labels-out: expected labelled images (an ImageFolder or a manifest), found a plain folder %s",
           images);

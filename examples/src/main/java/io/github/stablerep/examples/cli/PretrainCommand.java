@@ -16,6 +16,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** A caption dataset to a trained checkpoint, through the examples' {@link Pretrainer}. */
@@ -36,6 +37,8 @@ final class PretrainCommand extends CliCommand {
   @Option(names = "--data", required = true, paramLabel = "PATH",
       description = "Caption manifest (.tsv), a folder with manifest.tsv, or a folder of caption folders.")
   Path data;
+
+  @Mixin PathOptions paths;
 
   @Option(names = "--checkpoint", required = true, paramLabel = "FILE",
       description = "Checkpoint to write (safetensors) and to resume from when it exists.")
@@ -205,13 +208,14 @@ final class PretrainCommand extends CliCommand {
 
   private CaptionDataset dataset() throws java.io.IOException {
     if (Files.isRegularFile(data)) {
-      return CaptionDataset.fromManifest(data);
+      return CaptionDataset.fromManifest(data, paths.policy());
     }
     if (!Files.isDirectory(data)) {
       throw usage("--data: expected a caption manifest or a folder, found %s (no such file)", data);
     }
     Path manifest = data.resolve(GenerationJob.MANIFEST);
-    return Files.isRegularFile(manifest) ? CaptionDataset.fromManifest(manifest) : CaptionDataset.fromCaptionFolders(data);
+    return Files.isRegularFile(manifest) ? CaptionDataset.fromManifest(manifest, paths.policy())
+        : CaptionDataset.fromCaptionFolders(data, paths.policy());
   }
 
   private static String format(double seconds) {

@@ -85,6 +85,8 @@ final class ProbeCommand extends CliCommand {
 
   @Mixin EncoderOptions encoder;
 
+  @Mixin PathOptions paths;
+
   @Override
   Map<String, String> builderFields() {
     return Map.of("lambdaCount", "--lambdas", "temperature", "--knn-temperature");
@@ -233,7 +235,7 @@ final class ProbeCommand extends CliCommand {
   }
 
   private Labelled images(String option, Path path, Encoders.Encoder enc) throws IOException {
-    Datasets.Opened data = Datasets.open(option, path);
+    Datasets.Opened data = Datasets.open(option, path, paths.policy());
     if (!data.labelled()) {
       throw usage("%s: expected labelled images (an ImageFolder or a .csv/.tsv manifest), found a plain folder %s",
           option, path);

@@ -30,13 +30,21 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class CliCorpusDriver {
 
+  /**
+   * A run may take this long, or {@value #SLOWDOWN} times what the same command took on valid
+   * input in this JVM, whichever is more (so a loaded machine does not fail the test, and a stall
+   * still does).
+   */
   static final long MAX_MILLIS = 10_000;
+  static final int SLOWDOWN = 4;
   /** Byte mutants and truncations taken per reader (all valid inputs and attacks are taken). */
   static final int MUTANTS_PER_READER = 12;
 
   private final Path scratch;
   private final Map<String, int[]> tally = new TreeMap<>(); // accepted, refused
   private final List<String> problems = new ArrayList<>();
+  /** Milliseconds each command took on valid input. */
+  private final Map<String, Long> baseline = new TreeMap<>();
   private int runs;
 
   private CliCorpusDriver(Path scratch) {
@@ -58,6 +66,13 @@ final class CliCorpusDriver {
         (System.nanoTime() - t0) / 1_000_000);
   }
 
+  /** Runs a valid command line and keeps its time as the command's baseline. */
+  Outcome timed(String command, String... args) {
+    Outcome o = cli(args);
+    baseline.merge(command, o.millis(), Math::max);
+    return o;
+  }
+
   /** The last line of stderr: progress bars may precede a failure. */
   static String lastLine(String err) {
     String[] lines = err.strip().split("[\r\n]+");
@@ -72,8 +87,10 @@ final class CliCorpusDriver {
     runs++;
     int[] counts = tally.computeIfAbsent(group, k -> new int[2]);
     String err = o.err();
-    if (o.millis() > MAX_MILLIS) {
-      problems.add(group + " " + id + ": took " + o.millis() + " ms");
+    String command = group.startsWith("command line / ") ? group.substring(15) : group.split(" ")[0];
+    long limit = Math.max(MAX_MILLIS, SLOWDOWN * baseline.getOrDefault(command, 0L));
+    if (o.millis() > limit) {
+      problems.add(group + " " + id + ": took " + o.millis() + " ms (limit " + limit + " ms)");
     }
     if (err.contains("\tat ") || err.contains("Exception:") || err.contains("Error:") || err.indexOf('\0') >= 0) {
       problems.add(group + " " + id + ": stack trace, exception name or raw NUL on stderr: " + abbreviate(err));
@@ -152,23 +169,30 @@ final class CliCorpusDriver {
     Path images = scratch.resolve("fixture-images");
     StableRepCliTest.writeClasses(images, 2, 6, new Random(1));
     Path checkpoint = scratch.resolve("fixture.safetensors");
-    Outcome trained = cli("pretrain", "--data", images.toString(), "--checkpoint", checkpoint.toString(),
+    Outcome trained = timed("pretrain", "pretrain", "--data", images.toString(), "--checkpoint", checkpoint.toString(),
         "--image-size", "16", "--patch-size", "8", "--width", "16", "--depth", "1", "--heads", "2",
         "--head-hidden", "32", "--head-dim", "8", "-n", "2", "-m", "2", "--steps", "1", "--threads", "1");
     if (trained.code() != 0) {
       throw new IllegalStateException("the fixture checkpoint was not trained: " + trained.err());
     }
     Path weights = scratch.resolve("fixture-timm.safetensors");
-    if (cli("export", "--checkpoint", checkpoint.toString(), "--out", weights.toString()).code() != 0) {
+    if (timed("export", "export", "--checkpoint", checkpoint.toString(), "--out", weights.toString()).code() != 0) {
       throw new IllegalStateException("the fixture checkpoint was not exported");
     }
     Path features = scratch.resolve("fixture-features.npy");
     Path labels = scratch.resolve("fixture-labels.npy");
-    if (cli("embed", "--checkpoint", checkpoint.toString(), "--images", images.toString(), "--out",
+    if (timed("embed", "embed", "--checkpoint", checkpoint.toString(), "--images", images.toString(), "--out",
         features.toString(), "--labels-out", labels.toString()).code() != 0) {
       throw new IllegalStateException("the fixture features were not embedded");
     }
     Path model = TinyStableDiffusion.folder(scratch.resolve("model-cache"));
+    timed("probe", "probe", "--train", features.toString(), "--train-labels", labels.toString(), "--test",
+        features.toString(), "--test-labels", labels.toString(), "--lambdas", "1", "--lambda-max", "1e-6",
+        "--max-iterations", "20", "--out", scratch.resolve("baseline.json").toString());
+    timed("generate", "generate", "--model", model.toString(), "--captions",
+        Files.writeString(scratch.resolve("baseline.txt"), "a photo of a dark coat\n").toString(), "--out",
+        scratch.resolve("baseline-gen").toString(), "--images", "1", "--steps", "1", "--batch", "1", "--size", "32",
+        "--generated-size", "32");
     corpus(images, checkpoint, features, labels);
     captionFiles(model);
     BadCommandLines.all(scratch, model, images, checkpoint, weights, features, labels)
@@ -276,6 +300,7 @@ final class CliCorpusDriver {
       r.append(String.format("%-62s %6d %9d %9d%n", e.getKey(), c[0] + c[1], c[0], c[1]));
     }
     r.append(String.format("%-62s %6d   (%d other outcomes)%n", "total", runs, problems.size()));
+    r.append("baseline ms per command on valid input: ").append(baseline).append('\n');
     problems.forEach(p -> r.append(p).append('\n'));
     return r.toString();
   }

@@ -129,4 +129,24 @@ class StableRepCliHostileTest {
     assertThat(StableRepCli.message(new java.nio.file.FileAlreadyExistsException("/x/out.npy")))
         .isEqualTo("expected a path that does not exist yet, found an existing file at /x/out.npy");
   }
+
+  /** A manifest naming images outside its folder: refused by default, read with --paths-anywhere. */
+  @Test
+  void pathsOutsideAManifestsFolderNeedTheOptIn() throws Exception {
+    Path listing = Files.createDirectories(tmp.resolve("listing"));
+    StringBuilder csv = new StringBuilder("path,label\n");
+    try (var s = Files.walk(images)) {
+      s.filter(f -> f.toString().endsWith(".png")).sorted()
+          .forEach(f -> csv.append(f.toAbsolutePath()).append(',').append(f.getParent().getFileName()
+              .toString().replace("class", "")).append('\n'));
+    }
+    Path manifest = Files.writeString(listing.resolve("m.csv"), csv);
+    Path out = tmp.resolve("outside.npy");
+    badInput(run("embed", "--checkpoint", p(checkpoint), "--images", p(manifest), "--out", p(out)), p(manifest));
+    assertThat(out).doesNotExist();
+    StableRepCliTest.Run ok = run("embed", "--checkpoint", p(checkpoint), "--images", p(manifest), "--out", p(out),
+        "--paths-anywhere");
+    assertThat(ok.code()).as(ok.err()).isZero();
+    assertThat(out).exists();
+  }
 }
