@@ -329,14 +329,6 @@ public final class HostileCorpus {
     return b;
   }
 
-
-
-
-
-
-
-
-
   /** {@code b} gzip-compressed. */
   public static byte[] gzip(byte[] b) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
