@@ -2,7 +2,7 @@ package io.github.stablerep.examples;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import io.github.stablerep.augment.ImageOps;
+import io.github.stablerep.augment.GeneratedImages;
 import io.github.stablerep.augment.Images;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.augment.data.CaptionGroup;
@@ -110,22 +110,12 @@ public final class GenerationJob {
   }
 
   /**
-   * The seed of image {@code image} of the caption at position {@code caption}: a SplitMix64
-   * finaliser chained over the three numbers, so every image has its own stream and a rerun
-   * draws the same one.
+   * The seed of image {@code image} of the caption at position {@code caption}: {@link
+   * GeneratedImages#imageSeed}, which the Spark job in stablerep-spark shares, so every image has
+   * its own stream and a rerun draws the same one.
    */
   public static long imageSeed(long seed, int caption, int image) {
-    long h = 0x2545F4914F6CDD1DL;
-    for (long p : new long[] {seed, caption, image}) {
-      h = splitMix(h ^ splitMix(p + 0x9E3779B97F4A7C15L));
-    }
-    return h;
-  }
-
-  private static long splitMix(long z) {
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    return z ^ (z >>> 31);
+    return GeneratedImages.imageSeed(seed, caption, image);
   }
 
   /**
@@ -235,8 +225,10 @@ public final class GenerationJob {
               pipeline.initialLatents(imageSeed(seed, (int) (k / imagesPerCaption), (int) (k % imagesPerCaption)), 1);
         }
         images = pipeline.generate(prompts, Nd4j.concat(0, latents), progress);
-        requireFinite(images, list, from);
-        images = resize(crop(images));
+        long first = from;
+        GeneratedImages.requireFinite(images, i -> caption(list, first + i).id() + "/"
+            + (first + i) % imagesPerCaption + ".png");
+        images = GeneratedImages.cropAndResize(images, cropHeight, cropWidth, outputHeight, outputWidth);
       }
       for (long k = from; k < to; k++) {
         Caption cap = caption(list, k);
@@ -244,7 +236,7 @@ public final class GenerationJob {
         boolean exists = Files.isRegularFile(file);
         if (!exists) {
           Images.writePng(file, images.get(NDArrayIndex.point(k - from), NDArrayIndex.all(), NDArrayIndex.all(),
-              NDArrayIndex.all()));
+              NDArrayIndex.all())); // the bytes of GeneratedImages.png, as the Spark job writes them
           generated++;
         } else {
           skipped++;
@@ -264,51 +256,6 @@ public final class GenerationJob {
 
   private Path image(List<Path> dirs, long k) {
     return dirs.get((int) (k / imagesPerCaption)).resolve(k % imagesPerCaption + ".png");
-  }
-
-  /**
-   * A NaN or infinite pixel means the model or its weights are broken; PNG writing would turn it
-   * into a plausible grey, so the job stops instead, naming the first image concerned.
-   */
-  private void requireFinite(INDArray images, List<Caption> list, long from) {
-    float[] v = images.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
-    long perImage = v.length / images.size(0);
-    for (int i = 0; i < v.length; i++) {
-      if (!Float.isFinite(v[i])) {
-        long k = from + i / perImage;
-        throw new IllegalStateException("generated image " + caption(list, k).id() + "/" + k % imagesPerCaption
-            + ".png: expected finite pixel values, found " + v[i] + " (are the generator's weights corrupt?)");
-      }
-    }
-  }
-
-  private INDArray crop(INDArray images) {
-    if (cropHeight == 0) {
-      return images;
-    }
-    int h = (int) images.size(2);
-    int w = (int) images.size(3);
-    checkArgument(cropHeight <= h && cropWidth <= w, "centreCrop: expected at most the generated %s x %s, found %s x %s",
-        h, w, cropHeight, cropWidth);
-    int top = (h - cropHeight) / 2;
-    int left = (w - cropWidth) / 2;
-    return images.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(top, top + cropHeight),
-        NDArrayIndex.interval(left, left + cropWidth)).dup();
-  }
-
-  private INDArray resize(INDArray images) {
-    int n = (int) images.size(0);
-    int h = (int) images.size(2);
-    int w = (int) images.size(3);
-    if (h == outputHeight && w == outputWidth) {
-      return images;
-    }
-    int[] zeros = new int[n];
-    int[] hs = new int[n];
-    int[] ws = new int[n];
-    Arrays.fill(hs, h);
-    Arrays.fill(ws, w);
-    return ImageOps.resizedCrop(images, zeros, zeros, hs, ws, outputHeight, outputWidth);
   }
 
   /**

@@ -327,6 +327,23 @@ public final class Images {
    * becomes 0 (torchvision's cast is undefined there). Encoded by Commons Imaging.
    */
   public static void writePng(Path path, INDArray image) throws IOException {
+    byte[] png;
+    try {
+      png = pngBytes(image);
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause(); // writePng has always reported an encoder failure as its IOException
+    }
+    writeAtomically(path, png);
+  }
+
+  /**
+   * The bytes {@link #writePng} writes for {@code image}: the same conversion and encoder, for
+   * writers that do not store PNGs as files (a Parquet column, a network stream).
+   *
+   * @throws IllegalArgumentException when the shape is not {@code [3, H, W]} or too large
+   * @throws java.io.UncheckedIOException when the encoder fails
+   */
+  public static byte[] pngBytes(INDArray image) {
     if (image == null || image.rank() != 3 || image.size(0) != 3 || image.size(1) < 1
         || image.size(2) < 1) {
       throw new IllegalArgumentException(
@@ -351,8 +368,12 @@ public final class Images {
       }
       out.setRGB(0, y, w, 1, row, 0, w);
     }
-    byte[] png = Imaging.writeImageToBytes(out, ImageFormats.PNG);
-    writeAtomically(path, png);
+    try {
+      return Imaging.writeImageToBytes(out, ImageFormats.PNG);
+    } catch (IOException e) {
+      // an in-memory encode of a valid RGB image; only an encoder bug lands here
+      throw new java.io.UncheckedIOException("image: PNG encoding failed: " + e.getMessage(), e);
+    }
   }
 
   private static int toByte(float v) {
