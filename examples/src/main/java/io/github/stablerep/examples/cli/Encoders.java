@@ -2,7 +2,6 @@ package io.github.stablerep.examples.cli;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import io.github.stablerep.core.io.SafeTensors;
 import io.github.stablerep.core.train.TrainingCheckpoint;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
@@ -37,14 +36,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 final class Encoders {
 
   /** Metadata key of the head count, written by {@code export} and read back from checkpoints. */
-  static final String HEADS_KEY = "vit.heads";
+  static final String HEADS_KEY = io.github.stablerep.models.vit.TimmVit.HEADS_KEY;
   /** Metadata key of the LayerNorm epsilon. */
-  static final String EPS_KEY = "vit.layer_norm_eps";
+  static final String EPS_KEY = io.github.stablerep.models.vit.TimmVit.EPS_KEY;
 
   /** The metadata entry where {@code Pretrainer} records its configuration. */
   private static final String FINGERPRINT = "pretrainer.fingerprint";
   private static final Pattern FINGERPRINT_VIT = Pattern.compile("vit=VisionTransformer\\{([^}]*)\\}");
-  private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\.norm1\\.weight");
 
   private Encoders() {}
 
@@ -100,13 +98,8 @@ final class Encoders {
 
   /** A timm-layout safetensors file (a timm checkpoint, or one written by {@code export}). */
   static TimmWeights fromTimm(Path file, Integer heads, Double eps) throws IOException {
-    Map<String, INDArray> w = SafeTensors.read(file);
-    Map<String, String> meta = SafeTensors.metadata(file);
-    checkArgument(w.containsKey("cls_token") && w.containsKey("pos_embed"),
-        "%s: expected timm ViT weights (cls_token, pos_embed, blocks.*), found keys %s", file, preview(w));
-    VisionTransformer vit = infer(file, w, true, "vit", orMeta(heads, meta, HEADS_KEY, Integer::valueOf),
-        orMeta(eps, meta, EPS_KEY, Double::valueOf));
-    return new TimmWeights(vit, w);
+    io.github.stablerep.models.vit.TimmVit.Loaded l = io.github.stablerep.models.vit.TimmVit.read(file, heads, eps);
+    return new TimmWeights(l.vit(), l.weights());
   }
 
   /** Defines the ViT at {@code imageSize} (null: as trained) and loads the weights (resampling pos_embed). */
@@ -195,54 +188,11 @@ final class Encoders {
 
   private static VisionTransformer infer(Path file, Map<String, INDArray> w, boolean timmLayout, String name,
       Integer heads, Double eps) {
-    long[] cls = shape(file, w, "cls_token", 3);
-    int width = (int) cls[2];
-    long[] conv = shape(file, w, "patch_embed.proj.weight", 4);
-    int patch = (int) (timmLayout ? conv[2] : conv[0]);
-    int depth = 0;
-    for (String k : w.keySet()) {
-      Matcher m = BLOCK.matcher(k);
-      if (m.matches()) {
-        depth = Math.max(depth, Integer.parseInt(m.group(1)) + 1);
-      }
-    }
-    checkArgument(depth > 0, "%s: expected ViT blocks (blocks.0.norm1.weight ...), found none", file);
-    long[] fc1 = shape(file, w, "blocks.0.mlp.fc1.weight", 2);
-    long mlp = timmLayout ? fc1[0] : fc1[1];
-    long tokens = shape(file, w, "pos_embed", 3)[1];
-    int grid = (int) Math.round(Math.sqrt(tokens - 1));
-    checkArgument((long) grid * grid == tokens - 1, "%s: pos_embed: expected 1 + a square number of tokens "
-        + "(a square image), found %s", file, tokens);
-    int h = heads != null ? heads : Math.max(1, width / 64);
-    // h >= 1 first: a checkpoint's vit.heads = 0 made width % h an ArithmeticException
-    checkArgument(h >= 1 && width % h == 0, "heads: expected a divisor >= 1 of the ViT width %s (set --heads), found %s",
-        width, h);
-    return VisionTransformer.builder().width(width).depth(depth).heads(h).patchSize(patch)
-        .mlpRatio(mlp / (double) width).imageSize(grid * patch).qkvBias(w.containsKey("blocks.0.attn.qkv.bias"))
-        .layerNormEps(eps != null ? eps : VisionTransformer.DEFAULT_LAYER_NORM_EPS).name(name).build();
-  }
-
-  private static long[] shape(Path file, Map<String, INDArray> w, String key, int rank) {
-    INDArray a = w.get(key);
-    checkArgument(a != null && a.rank() == rank, "%s: expected a ViT tensor '%s' of rank %s, found %s", file, key,
-        rank, a == null ? "none" : Arrays.toString(a.shape()));
-    return a.shape();
+    return io.github.stablerep.models.vit.TimmVit.infer(file, w, timmLayout, name, heads, eps);
   }
 
   private static <T> T orMeta(T given, Map<String, String> meta, String key,
       java.util.function.Function<String, T> parse) {
-    if (given != null || !meta.containsKey(key)) {
-      return given;
-    }
-    try {
-      return parse.apply(meta.get(key));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("metadata " + key + ": expected a number, found '" + meta.get(key) + "'");
-    }
-  }
-
-  private static String preview(Map<String, INDArray> w) {
-    List<String> keys = new ArrayList<>(w.keySet());
-    return keys.size() <= 5 ? keys.toString() : keys.subList(0, 5) + " ... (" + keys.size() + " keys)";
+    return io.github.stablerep.models.vit.TimmVit.orMeta(given, meta, key, parse);
   }
 }
