@@ -39,7 +39,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Distributed embedding against the command line's {@code embed} (FeatureExtractor over an
  * ImageFolder) on the same images and weights, then the probe on the collected features.
  */
-class SparkEmbeddingTest {
+public class SparkEmbeddingTest {
 
   @TempDir static Path tmp;
   static SparkSession spark;
@@ -57,7 +57,7 @@ class SparkEmbeddingTest {
   }
 
   /** A random tiny ViT in timm's layout, with its head count in the metadata as 'export' writes it. */
-  static Path writeTinyVit(Path file) throws IOException {
+  public static Path writeTinyVit(Path file) throws IOException {
     VisionTransformer vit = VisionTransformer.builder().imageSize(28).patchSize(7).width(32).depth(2).heads(2)
         .mlpRatio(2.0).seed(3).name("vit").build();
     SameDiff sd = SameDiff.create();
@@ -67,7 +67,7 @@ class SparkEmbeddingTest {
   }
 
   /** An ImageFolder of two classes, dark and light, {@code perClass} images each; returns the relative paths. */
-  static List<String> writeImageFolder(Path root, int perClass, long seed) throws IOException {
+  public static List<String> writeImageFolder(Path root, int perClass, long seed) throws IOException {
     Random r = new Random(seed);
     List<String> ids = new ArrayList<>();
     for (String c : List.of("a-dark", "b-light")) {
