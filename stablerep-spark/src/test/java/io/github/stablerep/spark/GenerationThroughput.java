@@ -24,11 +24,10 @@ import org.apache.spark.sql.types.StructType;
  * best runs. Not a test: run it on a quiet machine (README, "Scaling out"):
  *
  * <pre>
- * mvn -q -B -ntp -pl stablerep-spark -am test-compile exec:exec \
- *     -Dmain.class=io.github.stablerep.spark.GenerationThroughput -Dspark.args="40 10 10"
+ * stablerep-spark/throughput.sh 20 10 10
  * </pre>
  *
- * Arguments: captions (40), images per caption (10), DPM-Solver++ steps (10); the batch is one
+ * Arguments: captions (40 when run directly; the script passes 20), images per caption (10), DPM-Solver++ steps (10); the batch is one
  * caption's images, so both sides make exactly the same pipeline calls.
  */
 public final class GenerationThroughput {
