@@ -2,7 +2,7 @@ package io.github.stablerep.benchmarks;
 
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
-import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.train.TrainStep;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import io.github.stablerep.models.vit.VitPreset;
@@ -33,10 +33,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * <ul>
  *   <li>{@link #forward}: {@code sd.output} of the class token after the final LayerNorm, images
  *       as a placeholder (random normal, fixed).
- *   <li>{@link #trainStep}: the gradients ({@link Gradients#calculate}, i.e. SameDiff's
- *       gradient function with array reuse on) of StableRep's multi-positive loss
- *       (τ = 0.1) on the class token with caption ids [0..7, 0..7] (8 captions x 2 views), for
- *       every trainable variable, then {@link AdamW#step(SameDiff, Map)} (paper defaults: betas
+ *   <li>{@link #trainStep}: one {@link TrainStep} (the library's training step: SameDiff's
+ *       gradient function with array reuse on, then AdamW, gradients recycled) on StableRep's
+ *       multi-positive loss (τ = 0.1) on the class token with caption ids [0..7, 0..7] (8
+ *       captions x 2 views), for every trainable variable (AdamW's paper defaults: betas
  *       0.9/0.98, wd 0.1, no decay on biases and norm parameters).
  * </ul>
  *
@@ -75,6 +75,7 @@ public class VitBenchmark {
   private String classToken;
   private String[] params;
   private AdamW adamW;
+  private TrainStep step;
 
   @Setup
   public void setUp() {
@@ -105,6 +106,7 @@ public class VitBenchmark {
         "images", Nd4j.randn(7L, new long[] {BATCH, 3, imageSize, imageSize}).castTo(DataType.FLOAT),
         "ids", Nd4j.createFromArray(idv));
     adamW = AdamW.builder().learningRate(1e-4).build();
+    step = TrainStep.builder().graph(sd).parts(g).optimizer(AdamW.builder().learningRate(1e-4).build()).build();
   }
 
   @Benchmark
@@ -114,21 +116,12 @@ public class VitBenchmark {
 
   @Benchmark
   public double trainStep() {
-    Map<String, INDArray> grads = Gradients.calculate(sd, batch, java.util.Arrays.asList(params));
-    double lr = adamW.step(sd, grads);
-    Gradients.recycle(sd, grads.values());
-    return lr;
-  }
-
-  /** Forward and backward without the optimiser: trainStep minus this = AdamW's cost. */
-  @Benchmark
-  public Map<String, INDArray> gradients() {
-    return Gradients.calculate(sd, batch, java.util.Arrays.asList(params));
+    return step.run(batch).loss();
   }
 
   /**
    * {@link #trainStep} with SameDiff's own {@code calculateGradients}, which keeps every
-   * intermediate array of the step allocated (see {@link Gradients}); B/16 runs out of memory.
+   * intermediate array of the step allocated (see {@link TrainStep}); B/16 runs out of memory.
    */
   @Benchmark
   public double trainStepSameDiff() {

@@ -2,8 +2,7 @@ package io.github.stablerep.benchmarks;
 
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
-import io.github.stablerep.core.train.Gradients;
-import io.github.stablerep.core.train.ReusingMemoryManager;
+import io.github.stablerep.core.train.TrainStep;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import io.github.stablerep.models.vit.VitPreset;
@@ -21,7 +20,6 @@ import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.InferenceSession;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -37,7 +35,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * java -Dorg.bytedeco.javacpp.platform.extension=-onednn -Xmx2g \
  *   -Dorg.bytedeco.javacpp.maxbytes=16G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G \
  *   -cp benchmarks/target/benchmarks.jar io.github.stablerep.benchmarks.VitTrainProfile \
- *   [model=B_16_d1] [steps=3] [gradients=library|shapecache|samediff] [profile=true] [batch=16]
+ *   [model=B_16_d1] [steps=3] [gradients=library|samediff] [profile=true] [batch=16]
  * </pre>
  *
  * <p>Per step: wall time, the process's resident set (from /proc) and JavaCPP's physical-bytes
@@ -47,10 +45,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * of first touching a fresh output), time between ops (output allocation, dependency tracking,
  * array release), and bytes of outputs.
  *
- * <p>{@code gradients=samediff} uses {@code sd.calculateGradients}; {@code library} uses
- * {@link Gradients#calculate}, which lets SameDiff release intermediate arrays and reuses them
- * through a {@link ReusingMemoryManager}; {@code shapecache} releases them to SameDiff's own
- * exact-shape cache instead (what {@code Gradients} did before).
+ * <p>{@code gradients=library} runs each step as a {@link TrainStep} (the library's training
+ * step: SameDiff releases intermediate arrays and the step reuses them by length; AdamW; the
+ * gradients recycled), timed as one; {@code samediff} uses {@code sd.calculateGradients} and
+ * then {@link AdamW#step(SameDiff, Map)}, timed apart. (The {@code shapecache} mode, SameDiff's
+ * exact-shape cache, went when the gradient internals left the public API; its numbers are in
+ * benchmarks/README.md.)
  */
 public final class VitTrainProfile {
 
@@ -120,26 +120,6 @@ public final class VitTrainProfile {
     }
   }
 
-  /**
-   * What {@link Gradients#calculate} did before it had its own memory manager: the gradient
-   * function with SameDiff's cache on, i.e. its exact-shape {@code ArrayCacheMemoryMgr}.
-   */
-  static Map<String, INDArray> shapeCacheGradients(SameDiff sd, Map<String, INDArray> feed, List<String> params) {
-    Gradients.createGradientFunction(sd);
-    SameDiff gradFn = sd.getFunction("grad");
-    gradFn.setEnableCache(true);
-    List<String> names = new ArrayList<>();
-    for (String p : params) {
-      names.add(sd.getVariable(p).getGradient().name());
-    }
-    Map<String, INDArray> out = gradFn.output(feed, names.toArray(new String[0]));
-    Map<String, INDArray> grads = new HashMap<>();
-    for (String p : params) {
-      grads.put(p, out.get(sd.getVariable(p).getGradient().name()));
-    }
-    return grads;
-  }
-
   static long[] procStat() throws Exception {
     // /proc/self/stat fields: 10 minflt, 14 utime, 15 stime (clock ticks)
     String s = Files.readString(Path.of("/proc/self/stat"));
@@ -187,6 +167,8 @@ public final class VitTrainProfile {
         "images", Nd4j.randn(7L, new long[] {batch, 3, 224, 224}).castTo(DataType.FLOAT),
         "ids", Nd4j.createFromArray(idv));
     AdamW adamW = AdamW.builder().learningRate(1e-4).build();
+    boolean library = a.get("gradients").equals("library");
+    TrainStep trainStep = library ? TrainStep.builder().graph(sd).parts(g).optimizer(adamW).build() : null;
     System.out.printf("model=%s batch=%d gradients=%s ops=%d threads=%s pid=%d%n", model, batch, a.get("gradients"),
         sd.getOps().size(), System.getenv("OMP_NUM_THREADS"), ProcessHandle.current().pid());
     OpTimer timer = new OpTimer();
@@ -197,25 +179,22 @@ public final class VitTrainProfile {
       }
       long[] p0 = procStat();
       long t0 = System.nanoTime();
-      Map<String, INDArray> grads = switch (a.get("gradients")) {
-        case "library" -> Gradients.calculate(sd, feed, params);
-        case "shapecache" -> shapeCacheGradients(sd, feed, params);
-        default -> sd.calculateGradients(feed, params);
-      };
-      long t1 = System.nanoTime();
-      adamW.step(sd, grads);
-      Gradients.recycle(sd, grads.values());
+      long t1;
+      if (library) {
+        trainStep.run(feed);
+        t1 = System.nanoTime();
+      } else {
+        Map<String, INDArray> grads = sd.calculateGradients(feed, params);
+        t1 = System.nanoTime();
+        adamW.step(sd, grads);
+      }
       long t2 = System.nanoTime();
       long[] p1 = procStat();
-      System.out.printf("step %d: gradients %.0f ms, AdamW %.0f ms; RSS %d MB, JavaCPP physical %d MB, "
+      System.out.printf("step %d: %.0f ms (%s); RSS %d MB, JavaCPP physical %d MB, "
               + "minor faults %d, user %.1f s, sys %.1f s%n",
-          step, (t1 - t0) / 1e6, (t2 - t1) / 1e6, rssMb(), Pointer.physicalBytes() >> 20, p1[0] - p0[0],
-          (p1[1] - p0[1]) / 100.0, (p1[2] - p0[2]) / 100.0);
-      InferenceSession session = sd.getFunction("grad").getSessions().get(Thread.currentThread().getId());
-      if (session != null && session.getMmgr() instanceof ReusingMemoryManager m) {
-        System.out.printf("  memory manager: %d reused, %d fresh (%d MB fresh so far), %d MB pooled%n",
-            m.reusedCount(), m.allocatedCount(), m.allocatedBytes() >> 20, m.pooledBytes() >> 20);
-      }
+          step, (t2 - t0) / 1e6,
+          library ? "TrainStep" : String.format("gradients %.0f ms, AdamW %.0f ms", (t1 - t0) / 1e6, (t2 - t1) / 1e6),
+          rssMb(), Pointer.physicalBytes() >> 20, p1[0] - p0[0], (p1[1] - p0[1]) / 100.0, (p1[2] - p0[2]) / 100.0);
       if (profile) {
         sd.setListeners();
       }

@@ -2,7 +2,8 @@ package io.github.stablerep.examples;
 
 import io.github.stablerep.core.loss.LossResult;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
-import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.optim.AdamW;
+import io.github.stablerep.core.train.TrainStep;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,12 +12,10 @@ import java.util.Map;
 import java.util.Random;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 
 /**
  * The main job until the end-to-end StableRep run lands: the multi-positive loss training an
@@ -116,7 +115,7 @@ public final class LossDemo {
     return new Images(Nd4j.create(data, new long[] {n, CONTENT_DIM + NUISANCE_DIM}), caption);
   }
 
-  /** A 2-layer MLP encoder with the loss on top, trained by SameDiff's own fit loop. */
+  /** A 2-layer MLP encoder with the loss on top; {@link #train} trains it with a {@link TrainStep}. */
   static SameDiff encoder(long seed, MultiPositiveContrastiveLoss loss) {
     SameDiff sd = SameDiff.create();
     SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, CONTENT_DIM + NUISANCE_DIM);
@@ -130,12 +129,6 @@ public final class LossDemo {
     SDVariable z = h.mmul(w2).add(b2).rename("embedding");
     loss.define(sd, "loss", z, ids);
     sd.setLossVariables("loss");
-    sd.setTrainingConfig(TrainingConfig.builder()
-        .updater(new Adam(2e-3))
-        .dataSetFeatureMapping("x")
-        .dataSetLabelMapping("ids")
-        .build());
-    Gradients.createGradientFunction(sd);  // quietly: SameDiff prints a line per op
     return sd;
   }
 
@@ -209,6 +202,9 @@ public final class LossDemo {
   static Run train(String name, Options o, int m, Images train) {
     MultiPositiveContrastiveLoss loss = MultiPositiveContrastiveLoss.builder().temperature(o.temperature()).build();
     SameDiff sd = encoder(o.seed(), loss);
+    // Adam at 2e-3 (torch's Adam: AdamW without weight decay, betas (0.9, 0.999))
+    TrainStep trainStep = TrainStep.builder().graph(sd).parameters(List.of("w1", "b1", "w2", "b2"))
+        .optimizer(AdamW.builder().learningRate(2e-3).betas(0.9, 0.999).weightDecay(0).build()).build();
     Random rnd = new Random(o.seed() * 31 + m);
     List<Double> xs = new ArrayList<>();
     List<Double> ys = new ArrayList<>();
@@ -216,10 +212,8 @@ public final class LossDemo {
     double smoothed = Double.NaN;
     for (int step = 1; step <= o.steps(); step++) {
       DataSet b = batch(train, o.imagesPerCaption(), m, o.batchImages(), rnd);
-      sd.fit(b);
+      double value = trainStep.run(Map.of("x", b.getFeatures(), "ids", b.getLabels())).loss();
       if (step % 10 == 0 || step == 1 || step == o.steps()) {
-        // SameDiff's listeners report 0.0 for the score during fit in M2.1: compute it ourselves
-        double value = sd.output(Map.of("x", b.getFeatures(), "ids", b.getLabels()), "loss").get("loss").getDouble(0);
         smoothed = Double.isNaN(smoothed) ? value : 0.8 * smoothed + 0.2 * value;
         xs.add((double) step);
         ys.add(value);

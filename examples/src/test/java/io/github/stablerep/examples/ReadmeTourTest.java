@@ -12,10 +12,9 @@ import io.github.stablerep.core.io.SafeTensors;
 import io.github.stablerep.core.loss.LossResult;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
-import io.github.stablerep.core.optim.GradientClipping;
 import io.github.stablerep.core.optim.ParameterGroups;
 import io.github.stablerep.core.optim.WarmupCosineSchedule;
-import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.train.TrainStep;
 import io.github.stablerep.eval.EvalPreprocessing;
 import io.github.stablerep.eval.FeatureExtractor;
 import io.github.stablerep.eval.KnnClassifier;
@@ -36,7 +35,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -140,30 +138,24 @@ class ReadmeTourTest {
     ProjectionHeadGraph head = ProjectionHead.builder().inputDim(64).hiddenDim(128).outputDim(32).build()
         .define(sd, encoder.classToken(), m, true);                 // BatchNorm per view, as the reference
     sd.setLossVariables(loss.define(sd, "loss", head.output(), ids));
-    List<String> params = new ArrayList<>(encoder.variableNames());
-    params.addAll(head.parameterNames());
 
     // torch.optim.AdamW semantics, betas (0.9, 0.98), no weight decay on biases and norms
     AdamW opt = AdamW.builder()
         .learningRate(WarmupCosineSchedule.builder().baseLr(1e-3).minLr(1e-6).warmupSteps(500).totalSteps(20_000).build())
         .parameterGroups(ParameterGroups.stableRepReference())
         .build();
+    // one step: drop-path noise fed, gradients + loss + BatchNorm batch statistics in one pass,
+    // clipping (optional; the reference does not clip), AdamW, BatchNorm running statistics
+    TrainStep step = TrainStep.builder().graph(sd).parts(encoder, head).optimizer(opt).clipGradientNorm(1.0).build();
 
     // n captions x m augmented images per batch, decoded and augmented on background threads
     try (MultiViewSampler sampler = MultiViewSampler.builder().dataset(dataset).captionsPerBatch(n).viewsPerCaption(m)
             .augmentation(SimClrAugmentation.stableRep(32)).seed(0).build();
         MultiViewSampler.Epoch epoch = sampler.epoch(0)) {
-      for (int step = 0; epoch.hasNext(); step++) {
+      while (epoch.hasNext()) {
         MultiViewBatch batch = epoch.next();
-        Map<String, INDArray> feed = new HashMap<>(encoder.noiseFeed(n * m, step));  // drop-path noise, if any
-        feed.put("images", batch.images());
-        feed.put("ids", Nd4j.createFromArray(batch.positionalIds()));
-        Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, params, head.statisticNames());
-        Map<String, INDArray> grads = pass.gradients();  // one pass gives gradients and the head's batch statistics
-        GradientClipping.clipByGlobalNorm(grads, 1.0);                       // optional; the reference does not clip
-        opt.step(sd, grads);
-        Gradients.recycle(sd, grads.values());                               // next step reuses their buffers
-        head.updateRunningStatistics(pass.outputs());                        // torch's running mean and variance
+        TrainStep.Result r = step.run(Map.of("images", batch.images(), "ids", Nd4j.createFromArray(batch.positionalIds())));
+        System.out.printf("step %d loss %.4f lr %.2e%n", r.step(), r.loss(), r.learningRate());
       }
     }
     // tour:train end

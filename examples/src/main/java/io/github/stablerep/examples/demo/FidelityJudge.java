@@ -5,7 +5,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import io.github.stablerep.core.optim.AdamW;
 import io.github.stablerep.core.optim.ParameterGroups;
 import io.github.stablerep.core.optim.WarmupCosineSchedule;
-import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.train.TrainStep;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -155,7 +155,6 @@ public final class FidelityJudge {
     SDVariable logProbs = shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 1)));
     SDVariable loss = sd.math.neg(logProbs.mul(y).sum(1).mean()).rename("loss");
     sd.setLossVariables(loss);
-    Gradients.createGradientFunction(sd);
 
     List<String> trainable = List.of("conv1_weight", "conv1_bias", "conv2_weight", "conv2_bias", "fc1_weight",
         "fc1_bias", "fc2_weight", "fc2_bias");
@@ -169,6 +168,7 @@ public final class FidelityJudge {
         .weightDecay(WEIGHT_DECAY)
         .parameterGroups(ParameterGroups.defaults())
         .build();
+    TrainStep trainStep = TrainStep.builder().graph(sd).parameters(trainable).optimizer(optimizer).build();
 
     INDArray eye = Nd4j.eye(CLASSES).castTo(DataType.FLOAT);
     int[] order = new int[n];
@@ -188,10 +188,7 @@ public final class FidelityJudge {
         Map<String, INDArray> feed = new HashMap<>();
         feed.put(INPUT, grey.get(NDArrayIndex.indices(idx)).reshape(idx.length, 1, SIZE, SIZE));
         feed.put(TARGET, eye.getRows(rows));
-        Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, trainable, List.of("loss"));
-        optimizer.step(sd, pass.gradients());
-        Gradients.recycle(sd, pass.gradients().values());
-        last = pass.outputs().get("loss").getDouble(0);
+        last = trainStep.run(feed).loss();
         report.accept(++step);
       }
     }

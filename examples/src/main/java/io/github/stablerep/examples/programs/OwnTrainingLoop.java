@@ -8,10 +8,9 @@ import io.github.stablerep.augment.data.MultiViewSampler;
 import io.github.stablerep.core.io.SafeTensors;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
-import io.github.stablerep.core.optim.GradientClipping;
 import io.github.stablerep.core.optim.ParameterGroups;
 import io.github.stablerep.core.optim.WarmupCosineSchedule;
-import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.train.TrainStep;
 import io.github.stablerep.core.train.TrainingCheckpoint;
 import io.github.stablerep.models.vit.ProjectionHead;
 import io.github.stablerep.models.vit.ProjectionHeadGraph;
@@ -21,16 +20,12 @@ import io.github.stablerep.models.vit.WeightLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -93,18 +88,16 @@ public final class OwnTrainingLoop {
     ProjectionHeadGraph head = headConfig.define(sd, vit.classToken(), VIEWS_PER_CAPTION, true);
     SDVariable lossVar = loss.define(sd, "loss", head.output(), captionIds);
     sd.setLossVariables(lossVar);
-    Gradients.createGradientFunction(sd);  // quietly: SameDiff prints a line per op
-
-    List<String> trainable = new ArrayList<>(vit.variableNames());
-    trainable.addAll(head.parameterNames());
-    List<String> monitored = new ArrayList<>(head.statisticNames());
-    monitored.add(lossVar.name());
 
     AdamW optimizer = AdamW.builder()
         .learningRate(WarmupCosineSchedule.builder().baseLr(1e-3).minLr(1e-5)
             .warmupSteps(Math.max(1, steps / 10)).totalSteps(steps).build())
         .parameterGroups(ParameterGroups.stableRepReference())
         .build();
+    // One step: drop-path noise fed from (seed, step), gradients with the loss and the head's
+    // batch statistics from one pass, clipping, AdamW, BatchNorm running statistics.
+    TrainStep trainStep = TrainStep.builder().graph(sd).loss(lossVar).parts(vit, head).optimizer(optimizer)
+        .clipGradientNorm(3.0).noiseSeed(seed).build();
 
     int epochIndex = 0;
     try (MultiViewSampler sampler = MultiViewSampler.builder().dataset(dataset)
@@ -118,24 +111,10 @@ public final class OwnTrainingLoop {
             epoch = sampler.epoch(++epochIndex);
           }
           MultiViewBatch batch = epoch.next();
-          int rows = batch.positionalIds().length;
-
-          Map<String, INDArray> feed = new HashMap<>(vit.noiseFeed(rows, seed * 1_000_003L + step));
-          feed.put("images", batch.images());
-          feed.put("caption_ids", Nd4j.createFromArray(batch.positionalIds()));
-
-          // one pass: the gradients, plus the loss value and the head's batch statistics
-          Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, trainable, monitored);
-          Map<String, INDArray> outputs = pass.outputs();
-          Map<String, INDArray> grads = pass.gradients();
-          double gradNorm = GradientClipping.clipByGlobalNorm(grads, 3.0);
-          double lr = optimizer.step(sd, grads);
-          Gradients.recycle(sd, grads.values()); // their buffers become the next step's gradients
-          head.updateRunningStatistics(outputs);
-
-          double value = outputs.get(lossVar.name()).getDouble(0);
-          System.out.printf("step %3d  epoch %d  loss %.4f  |grad| %.3f  lr %.2e%n", step, epochIndex, value,
-              gradNorm, lr);
+          TrainStep.Result r = trainStep.run(Map.of("images", batch.images(),
+              "caption_ids", Nd4j.createFromArray(batch.positionalIds())));
+          System.out.printf("step %3d  epoch %d  loss %.4f  |grad| %.3f  lr %.2e%n", step, epochIndex, r.loss(),
+              r.gradientNorm(), r.learningRate());
         }
       } finally {
         epoch.close();

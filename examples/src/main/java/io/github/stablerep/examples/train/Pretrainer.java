@@ -10,7 +10,7 @@ import io.github.stablerep.augment.data.MultiViewSampler;
 import io.github.stablerep.core.loss.MultiPositiveContrastiveLoss;
 import io.github.stablerep.core.optim.AdamW;
 import io.github.stablerep.core.optim.WarmupCosineSchedule;
-import io.github.stablerep.core.train.Gradients;
+import io.github.stablerep.core.train.TrainStep;
 import io.github.stablerep.core.train.TrainingCheckpoint;
 import io.github.stablerep.models.vit.ProjectionHead;
 import io.github.stablerep.models.vit.ProjectionHeadGraph;
@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -60,15 +59,18 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p><b>Resume, bit for bit.</b> Every {@code checkpointEvery} steps, at the end, and when
  * cancelled, the weights, the head's BatchNorm running statistics, AdamW's moments and step
- * count, the loss history and a fingerprint of the configuration are written atomically to
- * {@code checkpoint}. {@link #train} resumes from that file when it exists (refusing one whose
- * fingerprint differs, naming both), skipping the batches already consumed in the current
- * epoch. An interrupted run resumed this way ends with exactly the weights of an uninterrupted
- * one on the same machine and backend (tested).
+ * count and a fingerprint of the configuration are written atomically to {@code checkpoint}, and
+ * the losses since the previous checkpoint are appended to the loss history beside it ({@link
+ * LossHistory}: {@code <checkpoint>.losses}, float64, of which the checkpoint's step count
+ * says how many entries are valid). {@link #train} resumes from that file when it exists
+ * (refusing one whose fingerprint differs, naming both), starting the current epoch at the
+ * first batch not yet consumed without decoding the ones before it. Drop-path noise is drawn
+ * from (seed, step), so an interrupted run resumed this way ends with exactly the weights of an
+ * uninterrupted one on the same machine and backend (tested).
  *
- * <p><b>Gradients</b>, the loss and the BatchNorm batch statistics come from one pass through
- * SameDiff's gradient function ({@code Gradients.calculateWithOutputs}), so a step runs the
- * forward pass once.
+ * <p><b>One step</b> is a {@link TrainStep} on the training graph: the ViT's drop-path noise
+ * ({@link VisionTransformer#dropPathRate()}) fed from (seed, step), the gradients, loss and the
+ * head's BatchNorm batch statistics from one pass, AdamW, and the running statistics updated.
  *
  * <p>Immutable; {@link #train} builds a fresh graph each call and is not meant to run twice at
  * once on the same checkpoint file.
@@ -82,7 +84,11 @@ public final class Pretrainer {
   /** Name of the loss variable. */
   public static final String LOSS = "loss";
   static final String FINGERPRINT = "pretrainer.fingerprint";
-  static final String LOSSES = "pretrainer.losses";
+  /**
+   * Metadata entry where checkpoints before {@link LossHistory} kept the loss history, as
+   * comma-joined {@code Double.toString} values; read on resume when there is no history file.
+   */
+  static final String LEGACY_LOSSES = "pretrainer.losses";
 
   /** One step's progress, reported after the optimiser step. */
   public record Progress(
@@ -136,15 +142,15 @@ public final class Pretrainer {
   private final long checkpointEvery;
   private final int threads;
 
-  private Pretrainer(Builder b) {
+  private Pretrainer(Builder b, ProjectionHead head, double learningRate) {
     this.vit = b.vit;
-    this.head = b.head;
+    this.head = head;
     this.temperature = b.temperature;
     this.dataset = b.dataset;
     this.captionsPerBatch = b.captionsPerBatch;
     this.viewsPerCaption = b.viewsPerCaption;
     this.augmentation = b.augmentation;
-    this.learningRate = b.learningRate;
+    this.learningRate = learningRate;
     this.minLearningRate = b.minLearningRate;
     this.warmupFraction = b.warmupFraction;
     this.weightDecay = b.weightDecay;
@@ -196,7 +202,7 @@ public final class Pretrainer {
     }
   }
 
-  private MultiViewSampler sampler(int threadCount) {
+  MultiViewSampler sampler(int threadCount) {
     return MultiViewSampler.builder().dataset(dataset).captionsPerBatch(captionsPerBatch)
         .viewsPerCaption(viewsPerCaption).augmentation(augmentation).seed(seed).threads(threadCount).prefetch(2)
         .build();
@@ -222,7 +228,8 @@ public final class Pretrainer {
     SameDiff sd = SameDiff.create();
     SDVariable images = sd.placeHolder(IMAGES, DataType.FLOAT, -1, 3, vit.imageHeight(), vit.imageWidth());
     SDVariable ids = sd.placeHolder(IDS, DataType.INT64, -1);
-    VitGraph g = vit.define(sd, images);
+    // the training graph: drop path (and dropout) are active only here, fed by TrainStep
+    VitGraph g = vit.define(sd, images, true);
     ProjectionHeadGraph h = head.define(sd, g.classToken(), viewsPerCaption, true);
     MultiPositiveContrastiveLoss.builder().temperature(temperature).build().define(sd, LOSS, h.output(), ids);
     sd.setLossVariables(LOSS);
@@ -259,6 +266,7 @@ public final class Pretrainer {
     String fingerprint = fingerprint();
     List<Double> losses = new ArrayList<>();
     long step = 0;
+    LossHistory history = checkpoint == null ? null : new LossHistory(checkpoint);
     if (checkpoint != null && Files.exists(checkpoint)) {
       TrainingCheckpoint ck = TrainingCheckpoint.read(checkpoint);
       String found = ck.metadata().get(FINGERPRINT);
@@ -267,20 +275,17 @@ public final class Pretrainer {
           checkpoint, fingerprint, found);
       ck.restore(sd, adamW);
       step = ck.step();
-      String history = ck.metadata().getOrDefault(LOSSES, "");
-      for (String s : history.isEmpty() ? new String[0] : history.split(",")) {
-        losses.add(Double.parseDouble(s));
-      }
-      checkArgument(losses.size() == step, "checkpoint %s: expected %s losses in its history, found %s", checkpoint,
-          step, losses.size());
+      losses.addAll(history.resume(step, ck.metadata().get(LEGACY_LOSSES)));
+    } else if (history != null) {
+      history.start();
     }
     long resumedFrom = step;
     long startNanos = System.nanoTime();
     if (step >= total) {
       return new Result(sd, graph.vit().classToken().name(), toArray(losses), resumedFrom, Duration.ZERO);
     }
-    List<String> monitored = new ArrayList<>(graph.head().statisticNames());
-    monitored.add(LOSS);
+    TrainStep trainStep = TrainStep.builder().graph(sd).loss(LOSS).parts(graph.vit(), graph.head())
+        .optimizer(adamW).noiseSeed(seed).build();
     int batch = batchSize();
     long trainedHere = 0;
     try (MultiViewSampler sampler = sampler(threads)) {
@@ -289,14 +294,11 @@ public final class Pretrainer {
           + "found none (%s captions)", captionsPerBatch, viewsPerCaption, dataset.captions().size());
       while (step < total) {
         int epoch = (int) (step / perEpoch);
-        int skip = (int) (step % perEpoch);
-        try (MultiViewSampler.Epoch it = sampler.epoch(epoch)) {
-          for (int k = 0; k < skip; k++) {
-            it.next(); // batches of this epoch consumed before the resume point
-          }
+        // batches of this epoch consumed before the resume point are neither decoded nor augmented
+        try (MultiViewSampler.Epoch it = sampler.epoch(epoch, (int) (step % perEpoch))) {
           while (it.hasNext() && step < total) {
             if (stop.getAsBoolean()) {
-              save(sd, adamW, step, epoch, losses, fingerprint);
+              save(sd, adamW, step, epoch, history, losses, fingerprint);
               throw new CancellationException("pre-training cancelled at step " + step + " of " + total);
             }
             MultiViewBatch b = it.next();
@@ -304,26 +306,16 @@ public final class Pretrainer {
             for (int i = 0; i < ids.length; i++) {
               ids[i] = b.positionalIds()[i];
             }
-            Map<String, INDArray> feed = new HashMap<>();
-            feed.put(IMAGES, b.images());
-            feed.put(IDS, Nd4j.createFromArray(ids));
-            Gradients.Step pass = Gradients.calculateWithOutputs(sd, feed, graph.parameters(), monitored);
-            Map<String, INDArray> out = pass.outputs();
-            Map<String, INDArray> grads = pass.gradients();
-            double loss = out.get(LOSS).getDouble(0);
-            checkArgument(Double.isFinite(loss), "loss: expected a finite value at step %s, found %s", (Object) step, loss);
-            graph.head().updateRunningStatistics(out);
-            double lr = adamW.step(sd, grads);
-            Gradients.recycle(sd, grads.values());
-            losses.add(loss);
+            TrainStep.Result r = trainStep.run(Map.of(IMAGES, b.images(), IDS, Nd4j.createFromArray(ids)));
+            losses.add(r.loss());
             step++;
             trainedHere++;
             double seconds = (System.nanoTime() - startNanos) / 1e9;
             double rate = trainedHere * batch / Math.max(seconds, 1e-9);
             Duration eta = Duration.ofMillis(Math.round(1000.0 * (total - step) * batch / Math.max(rate, 1e-9)));
-            l.onStep(new Progress(step, total, loss, lr, rate, eta));
+            l.onStep(new Progress(step, total, r.loss(), r.learningRate(), rate, eta));
             if (checkpoint != null && (step % checkpointEvery == 0 || step == total)) {
-              save(sd, adamW, step, epoch, losses, fingerprint);
+              save(sd, adamW, step, epoch, history, losses, fingerprint);
             }
           }
         }
@@ -333,24 +325,19 @@ public final class Pretrainer {
         Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
-  private void save(SameDiff sd, AdamW adamW, long step, long epoch, List<Double> losses, String fingerprint)
-      throws IOException {
+  private void save(SameDiff sd, AdamW adamW, long step, long epoch, LossHistory history, List<Double> losses,
+      String fingerprint) throws IOException {
     if (checkpoint == null) {
       return;
-    }
-    StringBuilder history = new StringBuilder();
-    for (double d : losses) {
-      if (history.length() > 0) {
-        history.append(',');
-      }
-      history.append(d); // Double.toString round-trips exactly
     }
     Path parent = checkpoint.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
+    // history first: entries past the checkpoint's step count are ignored (and dropped) on resume
+    history.append(losses);
     TrainingCheckpoint.capture(sd, adamW).step(step).epoch(epoch).rngSeed(seed)
-        .metadata(Map.of(FINGERPRINT, fingerprint, LOSSES, history.toString(),
+        .metadata(Map.of(FINGERPRINT, fingerprint,
             // not recoverable from the weights' shapes; read back by the CLI's embed and export
             "vit.heads", Integer.toString(vit.heads()), "vit.layer_norm_eps", Double.toString(vit.layerNormEps())))
         .build().write(checkpoint);
@@ -434,10 +421,10 @@ public final class Pretrainer {
       checkArgument(augmentation.size() == vit.imageHeight() && augmentation.size() == vit.imageWidth(),
           "augmentation: expected output size %s x %s (the ViT's input), found %s", vit.imageHeight(), vit.imageWidth(),
           augmentation.size());
-      if (head == null) {
-        head = ProjectionHead.builder().inputDim(vit.width()).hiddenDim(4 * vit.width()).outputDim(128).seed(vit.seed())
-            .build();
-      }
+      // defaults resolved into locals: build() leaves the builder as the caller set it
+      ProjectionHead head = this.head != null ? this.head
+          : ProjectionHead.builder().inputDim(vit.width()).hiddenDim(4 * vit.width()).outputDim(128).seed(vit.seed())
+              .build();
       checkArgument(head.inputDim() == vit.width(), "head: expected inputDim %s (the ViT's width), found %s",
           vit.width(), head.inputDim());
       checkArgument(temperature > 0 && Double.isFinite(temperature), "temperature: expected > 0, found %s",
@@ -446,9 +433,9 @@ public final class Pretrainer {
           captionsPerBatch);
       checkArgument(viewsPerCaption >= 2, "viewsPerCaption: expected >= 2 (positives are other views), found %s",
           viewsPerCaption);
-      if (Double.isNaN(learningRate)) {
-        learningRate = WarmupCosineSchedule.baseLr(WarmupCosineSchedule.STABLEREP_BLR, captionsPerBatch * viewsPerCaption);
-      }
+      double learningRate = Double.isNaN(this.learningRate)
+          ? WarmupCosineSchedule.baseLr(WarmupCosineSchedule.STABLEREP_BLR, captionsPerBatch * viewsPerCaption)
+          : this.learningRate;
       checkArgument(learningRate > 0 && Double.isFinite(learningRate), "learningRate: expected > 0, found %s",
           learningRate);
       checkArgument(minLearningRate >= 0 && minLearningRate <= learningRate,
@@ -460,7 +447,7 @@ public final class Pretrainer {
       checkArgument(steps > 0 || (epochs > 0 && Double.isFinite(epochs)), "epochs: expected > 0, found %s", epochs);
       checkArgument(checkpointEvery >= 1, "checkpointEvery: expected >= 1, found %s", checkpointEvery);
       checkArgument(threads >= 1, "threads: expected >= 1, found %s", threads);
-      return new Pretrainer(this);
+      return new Pretrainer(this, head, learningRate);
     }
   }
 }

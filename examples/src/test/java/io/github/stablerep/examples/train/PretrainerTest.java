@@ -156,4 +156,66 @@ class PretrainerTest {
         .hasMessageContaining("augmentation: expected output size 8 x 8");
     assertThatThrownBy(() -> small().dataset(null).build()).hasMessageContaining("dataset");
   }
+
+  /** build() resolves its defaults without writing them into the builder. */
+  @Test
+  void buildDoesNotMutateTheBuilder() {
+    VisionTransformer narrow = VisionTransformer.builder().imageSize(8).patchSize(4).width(16).depth(1).heads(2).build();
+    VisionTransformer wide = narrow.toBuilder().width(32).build();
+    Pretrainer.Builder b = Pretrainer.builder().vit(narrow).dataset(dataset).captionsPerBatch(4).viewsPerCaption(2)
+        .augmentation(SimClrAugmentation.builder().size(8).build());
+    Pretrainer first = b.build();
+    assertThat(first.head().inputDim()).isEqualTo(16);
+    assertThat(first.learningRate()).isEqualTo(2e-4 * 8 / 256);
+    // before the fix the first build's default head (width 16) and peak lr (batch 8) stuck
+    Pretrainer second = b.vit(wide).captionsPerBatch(8).build();
+    assertThat(second.head().inputDim()).isEqualTo(32);
+    assertThat(second.learningRate()).isEqualTo(2e-4 * 16 / 256);
+    assertThat(first.head().inputDim()).isEqualTo(16);
+  }
+
+  /**
+   * The loss history lives in {@code <checkpoint>.losses}, appended at each checkpoint; a
+   * checkpoint of the old format (history in the metadata) resumes to the same history, and
+   * entries past the checkpoint's step (a crash between appending and saving) are dropped.
+   */
+  @Test
+  void lossHistoryIsAppendedBesideTheCheckpointAndLegacyCheckpointsResume() throws Exception {
+    Pretrainer.Result whole = small().steps(4).build().train(null, null);
+
+    Path ck = tmp.resolve("history/ck.safetensors");
+    AtomicInteger seen = new AtomicInteger();
+    Pretrainer cut = small().steps(4).checkpoint(ck).checkpointEvery(1).build();
+    assertThatThrownBy(() -> cut.train(p -> seen.incrementAndGet(), () -> seen.get() == 2))
+        .isInstanceOf(CancellationException.class);
+    Path history = LossHistory.fileOf(ck);
+    assertThat(LossHistory.read(history)).containsExactly(whole.losses()[0], whole.losses()[1]);
+    assertThat(TrainingCheckpoint.read(ck).metadata()).doesNotContainKey(Pretrainer.LEGACY_LOSSES);
+
+    // an old checkpoint: the history as comma-joined text in the metadata, no history file
+    TrainingCheckpoint old = TrainingCheckpoint.read(ck);
+    java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(old.metadata());
+    meta.put(Pretrainer.LEGACY_LOSSES, whole.losses()[0] + "," + whole.losses()[1]);
+    old.toBuilder().metadata(meta).build().write(ck);
+    Files.delete(history);
+    Pretrainer.Result resumed = cut.train(null, null);
+    assertThat(resumed.resumedFromStep()).isEqualTo(2);
+    assertThat(resumed.losses()).containsExactly(whole.losses());
+    assertThat(LossHistory.read(history)).containsExactly(whole.losses());
+
+    // a history longer than its checkpoint's step count: the extra entries are dropped on resume
+    Path ck2 = tmp.resolve("history2/ck.safetensors");
+    AtomicInteger seen2 = new AtomicInteger();
+    Pretrainer cut2 = small().steps(4).checkpoint(ck2).checkpointEvery(1).build();
+    assertThatThrownBy(() -> cut2.train(p -> seen2.incrementAndGet(), () -> seen2.get() == 2))
+        .isInstanceOf(CancellationException.class);
+    Files.write(LossHistory.fileOf(ck2), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, java.nio.file.StandardOpenOption.APPEND);
+    assertThat(cut2.train(null, null).losses()).containsExactly(whole.losses());
+    assertThat(LossHistory.read(LossHistory.fileOf(ck2))).containsExactly(whole.losses());
+
+    // a history shorter than its checkpoint (deleted by hand) is refused, naming the file
+    Files.delete(LossHistory.fileOf(ck2));
+    assertThatThrownBy(() -> cut2.train(null, null)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ck.safetensors.losses").hasMessageContaining("expected at least 4 losses");
+  }
 }

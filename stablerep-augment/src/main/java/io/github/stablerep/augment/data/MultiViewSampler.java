@@ -216,6 +216,19 @@ public final class MultiViewSampler implements AutoCloseable {
    * Several epochs may be open at once; they share the pool.
    */
   public Epoch epoch(int epoch) {
+    return epoch(epoch, 0);
+  }
+
+  /**
+   * Starts epoch {@code epoch} at batch {@code fromBatch}: it yields exactly the batches that
+   * {@link #epoch(int)} yields from that index on, and never decodes or augments the ones
+   * before it (each batch depends only on {@code (seed, epoch, batch index)}). For resuming a
+   * run in the middle of an epoch; {@link Epoch#batches()} still counts the whole epoch.
+   *
+   * @throws IllegalArgumentException if {@code epoch < 0} or {@code fromBatch} is not in [0,
+   *     batches of the epoch] (equal to it: an epoch with nothing left)
+   */
+  public Epoch epoch(int epoch, int fromBatch) {
     if (epoch < 0) {
       throw new IllegalArgumentException("epoch: expected >= 0, found " + epoch);
     }
@@ -223,8 +236,12 @@ public final class MultiViewSampler implements AutoCloseable {
       throw new IllegalStateException("sampler: expected open, found closed");
     }
     EpochPlan plan = plan(epoch);
+    if (fromBatch < 0 || fromBatch > plan.batches.size()) {
+      throw new IllegalArgumentException("fromBatch: expected a batch index in [0, " + plan.batches.size()
+          + "] (epoch " + epoch + " has " + plan.batches.size() + " batches), found " + fromBatch);
+    }
     droppedGroups.addAndGet(plan.droppedGroups);
-    return new Epoch(epoch, plan);
+    return new Epoch(epoch, plan, fromBatch);
   }
 
   /** Stops the worker threads; open epochs' outstanding batches are cancelled. */
@@ -241,9 +258,10 @@ public final class MultiViewSampler implements AutoCloseable {
     private int submitted;
     private boolean closed;
 
-    private Epoch(int epoch, EpochPlan plan) {
+    private Epoch(int epoch, EpochPlan plan, int fromBatch) {
       this.epoch = epoch;
       this.plan = plan;
+      this.submitted = fromBatch;
       fill();
     }
 

@@ -155,6 +155,48 @@ class MultiViewSamplerTest {
     assertThat(a).isNotEqualTo(one.get(1).images());
   }
 
+  /**
+   * A resume's epoch(e, k) yields exactly batches k.. of the full epoch (paths, ids and
+   * augmented pixels) and never decodes the k skipped ones.
+   */
+  @Test
+  void epochFromABatchYieldsTheRestOfTheFullEpochWithoutDecodingTheSkippedBatches() throws Exception {
+    CaptionDataset ds = folders(10, 3, 12);
+    MultiViewSampler.Builder b = MultiViewSampler.builder().dataset(ds).captionsPerBatch(2)
+        .viewsPerCaption(3).seed(9).augmentation(SimClrAugmentation.stableRep(8)).threads(2).prefetch(3);
+    List<MultiViewBatch> full;
+    try (MultiViewSampler s = b.build()) {
+      full = drain(s, 1);
+    }
+    assertThat(full).hasSize(5);
+    for (int from = 0; from <= full.size(); from++) {
+      try (MultiViewSampler s = b.build()) {
+        List<MultiViewBatch> rest = new ArrayList<>();
+        try (MultiViewSampler.Epoch e = s.epoch(1, from)) {
+          assertThat(e.batches()).isEqualTo(full.size());
+          while (e.hasNext()) {
+            rest.add(e.next());
+          }
+        }
+        assertThat(rest).as("from batch %s", from).hasSize(full.size() - from);
+        for (int i = 0; i < rest.size(); i++) {
+          MultiViewBatch expected = full.get(from + i);
+          assertThat(rest.get(i).paths()).isEqualTo(expected.paths());
+          assertThat(rest.get(i).positionalIds()).isEqualTo(expected.positionalIds());
+          assertThat(rest.get(i).images()).isEqualTo(expected.images());
+        }
+        // every decode is an image of a batch that was handed out: none for the skipped ones
+        assertThat(s.stats().decoded()).as("from batch %s", from).isEqualTo((long) (full.size() - from) * 6);
+      }
+    }
+    try (MultiViewSampler s = b.build()) {
+      assertThatThrownBy(() -> s.epoch(1, 6)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("fromBatch").hasMessageContaining("[0, 5]").hasMessageContaining("6");
+      assertThatThrownBy(() -> s.epoch(1, -1)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("fromBatch");
+    }
+  }
+
   @Test
   void corruptFilesAreSkippedCountedAndRefilledFromTheSameCaption() throws Exception {
     CaptionDataset clean = folders(4, 3, 4);

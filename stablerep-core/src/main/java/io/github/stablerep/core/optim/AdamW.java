@@ -42,9 +42,12 @@ import org.nd4j.linalg.schedule.ISchedule;
  * <h2>Training styles</h2>
  *
  * <ul>
- *   <li><b>Your own loop</b> (supported, exact): compute gradients with {@code
- *       sd.calculateGradients(...)} (or eagerly), optionally {@link GradientClipping}, then
- *       {@link #step(SameDiff, Map)} or {@link #step(Map, Map)}. Parameter groups follow any
+ *   <li><b>Your own loop</b> (supported, exact): {@code core.train.TrainStep} runs the whole
+ *       step for a SameDiff model (gradients with array reuse, optional {@link
+ *       GradientClipping}, this optimiser, noise feeds and BatchNorm statistics); with gradients
+ *       from elsewhere (eager code, small graphs' {@code sd.calculateGradients}, which keeps
+ *       every activation of the step allocated), call {@link #step(SameDiff, Map)} or {@link
+ *       #step(Map, Map)}. Parameter groups follow any
  *       {@link ParameterGroups} rule, names included, and the state can be saved with {@code
  *       SafeTensors} ({@link #exportState()}, {@link #importState(Map)}). This is also the only
  *       style in which you see the loss (SameDiff's listeners report 0.0 during {@code fit}).

@@ -4,7 +4,6 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -13,13 +12,8 @@ import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.InferenceSession;
-import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
 import io.github.stablerep.core.internal.LeanBiasAdd;
-import org.nd4j.imports.converters.DifferentialFunctionClassHolder;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
-import org.nd4j.linalg.api.ops.impl.broadcast.BiasAdd;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * {@code sd.calculateGradients} without its memory blow-up: the same gradients, computed so that
@@ -41,14 +35,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * #createGradientFunction}), which changes the summation order only. Listeners set on {@code sd}
  * are passed on as SameDiff does; they see the step as an inference operation.
  */
-public final class Gradients {
+final class Gradients {
 
   /**
    * System property that turns the {@link LeanBiasAdd} substitution off when set to {@code
    * false}: SameDiff's own {@code biasadd_bp} is then used, bit for bit {@code
    * sd.calculateGradients}' gradients.
    */
-  public static final String LEAN_BIAS_ADD_PROPERTY = "stablerep.gradients.leanBiasAdd";
+  static final String LEAN_BIAS_ADD_PROPERTY = "stablerep.gradients.leanBiasAdd";
 
   private Gradients() {}
 
@@ -60,7 +54,7 @@ public final class Gradients {
    * @param placeholders the placeholder values of this batch
    * @throws IllegalArgumentException if a name is not a variable of {@code sd}
    */
-  public static Map<String, INDArray> calculate(
+  static Map<String, INDArray> calculate(
       SameDiff sd, Map<String, INDArray> placeholders, Collection<String> variables) {
     return calculateWithOutputs(sd, placeholders, variables, List.of()).gradients();
   }
@@ -73,7 +67,7 @@ public final class Gradients {
    * @param outputs names of variables of {@code sd} whose values this step should return
    * @throws IllegalArgumentException if a name is not a variable of {@code sd}
    */
-  public static Step calculateWithOutputs(SameDiff sd, Map<String, INDArray> placeholders,
+  static Step calculateWithOutputs(SameDiff sd, Map<String, INDArray> placeholders,
       Collection<String> variables, Collection<String> outputs) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(variables != null && !variables.isEmpty(), "variables: expected at least one name, found %s", variables);
@@ -126,7 +120,7 @@ public final class Gradients {
    * the next step's outputs. Views themselves are left alone. Does nothing if
    * {@code sd} has no gradient function or this thread has not computed gradients with it.
    */
-  public static void recycle(SameDiff sd, Collection<INDArray> arrays) {
+  static void recycle(SameDiff sd, Collection<INDArray> arrays) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(arrays != null, "arrays: expected a collection of arrays, found null");
     SameDiff gradFn = sd.hasGradientFunction() ? sd.getFunction("grad") : null;
@@ -139,77 +133,84 @@ public final class Gradients {
     }
   }
 
-  /**
-   * Gives this thread's session of {@code gradFn} a {@link ReusingMemoryManager} (SameDiff keeps
-   * one session per thread and creates it on first use with its exact-shape cache).
-   */
   /** One training step's gradients (keyed by variable name) and requested forward values. */
-  public record Step(Map<String, INDArray> gradients, Map<String, INDArray> outputs) {}
+  record Step(Map<String, INDArray> gradients, Map<String, INDArray> outputs) {}
 
   /**
    * Builds {@code sd}'s gradient function if it has none, with standard output muted and with
-   * leaner backward ops where M2.1's are slow.
+   * leaner backward ops where M2.1's are slow, without a side effect that another thread can see.
    *
    * <p>Muted: SameDiff 1.0.0-M2.1 prints one "Added differentiated op" line per op with {@code
    * System.out.println} (not a logger) while it builds the backward graph, hundreds of lines that
-   * bury a training loop's progress output. Anything another thread prints during that call is
-   * dropped too.
+   * bury a training loop's progress output. For the duration of the call {@code System.out} is a
+   * stream that drops what the calling thread prints and passes everything other threads print
+   * on to the previous stream unchanged; afterwards the previous stream is put back, unless
+   * someone replaced {@code System.out} meanwhile (theirs is then kept).
    *
    * <p>Leaner: SameDiff differentiates copies of the graph's ops that it re-creates from their
-   * serialised form, looking the class up by op name, so a subclass's {@code doDiff} is never
-   * called. For the duration of this call the lookup for {@code biasadd} returns {@link
-   * LeanBiasAdd}, whose bias gradient is a matrix product instead of M2.1's column reduction
-   * (about 25x faster on a ViT MLP activation); the forward op is unchanged. Another thread that
-   * deserialises a graph during this call would get the same substitution, with the same values.
+   * serialised form, looking the class up by op name in ND4J's op registry, so a subclass's
+   * {@code doDiff} is never called. {@link LeanOpRegistry} makes that lookup return {@link
+   * LeanBiasAdd} for {@code biasadd}, on the calling thread and only during this call; its bias
+   * gradient is a matrix product instead of M2.1's column reduction (about 25x faster on a ViT
+   * MLP activation), and the forward op is unchanged. Other threads keep seeing {@code BiasAdd}.
+   *
+   * @throws IllegalStateException if ND4J's op registry is no longer laid out as in 1.0.0-M2.1,
+   *     naming what changed and the system property ({@value #LEAN_BIAS_ADD_PROPERTY}{@code
+   *     =false}) that builds the gradient function with SameDiff's own op instead
    */
-  public static void createGradientFunction(SameDiff sd) {
+  static void createGradientFunction(SameDiff sd) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     if (sd.hasGradientFunction()) {
       return;
     }
-    PrintStream stdout = System.out;
-    synchronized (Gradients.class) {
-      System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-      Runnable restore = Boolean.parseBoolean(System.getProperty(LEAN_BIAS_ADD_PROPERTY, "true"))
-          ? substitute(BiasAdd.class, LeanBiasAdd.class)
-          : () -> { };
-      try {
+    boolean lean = Boolean.parseBoolean(System.getProperty(LEAN_BIAS_ADD_PROPERTY, "true"));
+    mutingCaller(() -> {
+      if (lean) {
+        LeanOpRegistry.withLeanOps(sd::createGradFunction);
+      } else {
         sd.createGradFunction();
-      } finally {
-        restore.run();
-        System.setOut(stdout);
       }
-    }
+    });
   }
 
   /**
-   * Makes ND4J's op registry return {@code replacement} where it would return {@code original};
-   * returns what undoes it. If the registry is not laid out as in M2.1, nothing is substituted.
+   * Runs {@code action} with {@code System.out} dropping what the calling thread prints and
+   * passing on what other threads print; puts the previous stream back afterwards unless
+   * someone replaced {@code System.out} meanwhile.
    */
-  @SuppressWarnings("unchecked")
-  private static Runnable substitute(Class<? extends DynamicCustomOp> original, Class<?> replacement) {
-    try {
-      String name = original.getDeclaredConstructor().newInstance().opName();
-      long hash = Nd4j.getExecutioner().getCustomOperations().get(name).getHash();
-      DifferentialFunctionClassHolder holder = DifferentialFunctionClassHolder.getInstance();
-      Field single = DifferentialFunctionClassHolder.class.getDeclaredField("customOpHashToClass");
-      Field multiple = DifferentialFunctionClassHolder.class.getDeclaredField("customOpHashToClasses");
-      single.setAccessible(true);
-      multiple.setAccessible(true);
-      Map<Long, Class<?>> byHash = (Map<Long, Class<?>>) single.get(holder);
-      Map<Long, Map<String, Class<?>>> byHashAndName = (Map<Long, Map<String, Class<?>>>) multiple.get(holder);
-      if (byHashAndName.containsKey(hash)) {
-        Map<String, Class<?>> classes = byHashAndName.get(hash);
-        Class<?> previous = classes.put(name, replacement);
-        return () -> classes.put(name, previous);
+  static void mutingCaller(Runnable action) {
+    synchronized (Gradients.class) {
+      PrintStream previous = System.out;
+      Thread caller = Thread.currentThread();
+      PrintStream muted = new PrintStream(new OutputStream() {
+        @Override
+        public void write(int b) {
+          if (Thread.currentThread() != caller) {
+            previous.write(b);
+          }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+          if (Thread.currentThread() != caller) {
+            previous.write(b, off, len);
+          }
+        }
+
+        @Override
+        public void flush() {
+          previous.flush();
+        }
+      }, true);
+      System.setOut(muted);
+      try {
+        action.run();
+      } finally {
+        muted.flush();
+        if (System.out == muted) {
+          System.setOut(previous);
+        }
       }
-      if (byHash.get(hash) != original) {
-        return () -> { };
-      }
-      byHash.put(hash, replacement);
-      return () -> byHash.put(hash, original);
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      return () -> { };
     }
   }
 }

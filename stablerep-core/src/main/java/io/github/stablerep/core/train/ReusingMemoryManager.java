@@ -37,7 +37,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * past {@code maxPooledBytes}, which it closes. A session uses its manager
  * from one thread only (SameDiff keeps one session per thread), so this class is not thread-safe.
  */
-public final class ReusingMemoryManager extends AbstractMemoryMgr {
+final class ReusingMemoryManager extends AbstractMemoryMgr {
 
   private record Key(DataType dataType, long length) {}
 
@@ -58,7 +58,7 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
    * anyway: a step's live arrays and its pooled ones add up to the same working set, so a smaller
    * pool would not lower the peak, only turn reuse into fresh allocations.
    */
-  public static ReusingMemoryManager create() {
+  static ReusingMemoryManager create() {
     return withMaxPooledBytes(Pointer.maxBytes());
   }
 
@@ -71,7 +71,7 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
    *
    * @return the session's manager
    */
-  public static ReusingMemoryManager installOn(SameDiff sd) {
+  static ReusingMemoryManager installOn(SameDiff sd) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     InferenceSession session = sd.getSessions()
         .computeIfAbsent(Thread.currentThread().getId(), id -> SameDiff.getInferenceFactory().create(sd));
@@ -92,7 +92,7 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
    *
    * @throws IllegalArgumentException if {@code maxPooledBytes} is negative
    */
-  public static ReusingMemoryManager withMaxPooledBytes(long maxPooledBytes) {
+  static ReusingMemoryManager withMaxPooledBytes(long maxPooledBytes) {
     checkArgument(maxPooledBytes >= 0, "maxPooledBytes: expected >= 0, found %s", maxPooledBytes);
     return new ReusingMemoryManager(maxPooledBytes);
   }
@@ -143,7 +143,7 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
    * garbage collector frees the context, so every gradient an optimiser has touched counts as
    * shared. The caller vouches that no view of the array is still in use.
    */
-  public void reclaim(INDArray array) {
+  void reclaim(INDArray array) {
     pool(array, false);
   }
 
@@ -189,22 +189,22 @@ public final class ReusingMemoryManager extends AbstractMemoryMgr {
   }
 
   /** Allocations served from a released buffer so far. */
-  public long reusedCount() {
+  long reusedCount() {
     return reused;
   }
 
   /** Allocations that needed a fresh buffer so far. */
-  public long allocatedCount() {
+  long allocatedCount() {
     return allocated;
   }
 
   /** Bytes of fresh buffers allocated so far. */
-  public long allocatedBytes() {
+  long allocatedBytes() {
     return allocatedBytes;
   }
 
   /** Bytes currently held in released buffers, waiting to be reused. */
-  public long pooledBytes() {
+  long pooledBytes() {
     return pooledBytes;
   }
 }

@@ -265,4 +265,53 @@ class GradientsTest {
     assertThat(library.hasGradientFunction()).isTrue();
     assertThat(System.out).isSameAs(stdout);
   }
+
+  /** The lean biasadd is visible on the building thread only, and only inside the call. */
+  @Test
+  void theLeanOpSubstitutionIsInvisibleToOtherThreads() throws Exception {
+    assertThat(LeanOpRegistry.installed()).as("ND4J's registry laid out as in M2.1").isTrue();
+    long hash = Nd4j.getExecutioner().getCustomOperations().get("biasadd").getHash();
+    org.nd4j.imports.converters.DifferentialFunctionClassHolder holder =
+        org.nd4j.imports.converters.DifferentialFunctionClassHolder.getInstance();
+    Class<?>[] seen = new Class<?>[2];
+    LeanOpRegistry.withLeanOps(() -> {
+      seen[0] = holder.customOpClassForHashAndName(hash, "biasadd");
+      Thread other = new Thread(() -> seen[1] = holder.customOpClassForHashAndName(hash, "biasadd"));
+      other.start();
+      try {
+        other.join();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    });
+    assertThat(seen[0]).isEqualTo(io.github.stablerep.core.internal.LeanBiasAdd.class);
+    assertThat(seen[1]).isEqualTo(org.nd4j.linalg.api.ops.impl.broadcast.BiasAdd.class);
+    assertThat(holder.customOpClassForHashAndName(hash, "biasadd"))
+        .isEqualTo(org.nd4j.linalg.api.ops.impl.broadcast.BiasAdd.class);
+  }
+
+  /** Muting drops the calling thread's output only; another thread's output passes through. */
+  @Test
+  void mutingDropsOnlyTheCallersOutput() throws Exception {
+    PrintStream stdout = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(captured, true));
+      Gradients.mutingCaller(() -> {
+        System.out.println("from the caller");
+        Thread other = new Thread(() -> System.out.println("from another thread"));
+        other.start();
+        try {
+          other.join();
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        }
+      });
+      System.out.println("after");
+    } finally {
+      System.setOut(stdout);
+    }
+    assertThat(captured.toString()).isEqualTo("from another thread" + System.lineSeparator() + "after"
+        + System.lineSeparator());
+  }
 }

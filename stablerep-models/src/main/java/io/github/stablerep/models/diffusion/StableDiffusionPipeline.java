@@ -3,7 +3,7 @@ package io.github.stablerep.models.diffusion;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.core.io.SafeTensors;
-import io.github.stablerep.core.train.ReusingMemoryManager;
+import io.github.stablerep.core.train.SessionMemory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -384,8 +384,7 @@ public final class StableDiffusionPipeline {
    * arrays it returns, so a result stays intact across later calls.
    */
   private static INDArray run(SameDiff graph, Map<String, INDArray> feeds, String output) {
-    graph.setEnableCache(true);
-    ReusingMemoryManager.installOn(graph);
+    SessionMemory.reuseBuffers(graph);
     return graph.output(feeds, output).get(output);
   }
 

@@ -3,6 +3,7 @@ package io.github.stablerep.models.vit;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
+import io.github.stablerep.core.train.TrainingPart;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -16,18 +17,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * training or inference mode, and (in training mode) the per-chunk batch statistics with the
  * step that folds them into the running statistics.
  *
- * <p>A training step with your own loop:
- *
- * <pre>{@code
- * List<String> wanted = new ArrayList<>(graph.statisticNames());
- * wanted.add(loss.name());
- * Map<String, INDArray> out = sd.output(placeholders, wanted);     // or calculateGradientsAndOutputs
- * graph.updateRunningStatistics(out);
- * }</pre>
+ * <p>As a {@link TrainingPart} of a {@code TrainStep}, which is how a training loop uses it:
+ * its parameters are {@link #parameterNames()}; in training mode the step fetches {@link
+ * #statisticNames()} from its forward pass and calls {@link #updateRunningStatistics} after the
+ * optimiser step.
  *
  * <p>Not thread-safe: the update writes the running statistics in place.
  */
-public final class ProjectionHeadGraph {
+public final class ProjectionHeadGraph implements TrainingPart {
 
   private final ProjectionHead head;
   private final SameDiff sd;
@@ -63,7 +60,8 @@ public final class ProjectionHeadGraph {
     return head;
   }
 
-  /** SameDiff names of the trainable parameters, for {@code calculateGradients}. */
+  /** SameDiff names of the trainable parameters. */
+  @Override
   public List<String> parameterNames() {
     return head.parameterNames();
   }
@@ -73,6 +71,7 @@ public final class ProjectionHeadGraph {
    * chunks' unbiased variances, each [viewChunks, hiddenDim]. Empty in inference mode or without
    * BatchNorm.
    */
+  @Override
   public List<String> statisticNames() {
     return statisticNames;
   }
@@ -121,6 +120,17 @@ public final class ProjectionHeadGraph {
       runningVar.assign(rv.castTo(runningVar.dataType()));
       INDArray tracked = head.array(sd, bn + ProjectionHead.NUM_BATCHES_TRACKED);
       tracked.assign(tracked.getLong(0) + viewChunks);
+    }
+  }
+
+  /**
+   * {@link #updateRunningStatistics} in training mode; nothing in inference mode, where the
+   * BatchNorm layers use their running statistics and have no batch statistics to fold in.
+   */
+  @Override
+  public void updateStatistics(Map<String, INDArray> outputs) {
+    if (training) {
+      updateRunningStatistics(outputs);
     }
   }
 }

@@ -2,6 +2,7 @@ package io.github.stablerep.models.vit;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.train.TrainingPart;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -10,8 +11,12 @@ import org.nd4j.autodiff.samediff.SDVariable;
 /**
  * What {@link VisionTransformer#define} added to a graph: its outputs and the names of its
  * trainable variables (in definition order, each prefixed with the model's {@code name}).
+ *
+ * <p>As a {@link TrainingPart} of a {@code TrainStep}: its parameters are {@link
+ * #variableNames()}, and each step's feeds are {@link #noiseFeed} (empty for an inference graph
+ * or without drop path and dropout).
  */
-public final class VitGraph {
+public final class VitGraph implements TrainingPart {
 
   private final SDVariable tokens;
   private final SDVariable classToken;
@@ -75,5 +80,17 @@ public final class VitGraph {
   /** The trainable variables' names in {@code sd}, in definition order. */
   public List<String> variableNames() {
     return variableNames;
+  }
+
+  /** {@link #variableNames()}. */
+  @Override
+  public List<String> parameterNames() {
+    return variableNames;
+  }
+
+  /** {@link #noiseFeed}: the training graph's drop-path and dropout noise for this step. */
+  @Override
+  public Map<String, INDArray> stepFeeds(int batchSize, long seed) {
+    return noiseFeed(batchSize, seed);
   }
 }
