@@ -66,7 +66,7 @@ public final class AugmentCpuProfile {
       long seed = 1000L + round;
       List<SimClrAugmentation.SampleParameters> ps =
           aug.sampleParameters(in.n, in.h, in.w, seed);
-      int[] reflect = ImageOps.reflectIndex(224, aug.blurKernelSize() / 2);
+      int[] reflect = ImageKernels.reflectIndex(224, aug.blurKernelSize() / 2);
       for (int i = 0; i < in.n; i++) {
         long[] t = stages(aug, in, i, ps.get(i), reflect, tmx);
         long t0 = tmx.getCurrentThreadCpuTime();
@@ -135,19 +135,19 @@ public final class AugmentCpuProfile {
     long[] t = new long[STAGES.length];
     java.util.Arrays.fill(t, -1);
     int inPlane = in.h * in.w;
-    float[] src = ImageOps.scratch(0, 3 * inPlane);
+    float[] src = Scratch.buffer(Scratch.Buffer.SAMPLE, 3 * inPlane);
     in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
     int s = aug.size();
     int plane = s * s;
-    float[][] rgb = ImageOps.planes(plane);
+    float[][] rgb = Scratch.rgb(plane);
     float[] r = rgb[0];
     float[] g = rgb[1];
     float[] b = rgb[2];
     long t0 = tmx.getCurrentThreadCpuTime();
-    ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
-    ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
+    ImageKernels.Filter rows = ImageKernels.Filter.antialiased(p.cropHeight(), s);
+    ImageKernels.Filter cols = ImageKernels.Filter.antialiased(p.cropWidth(), s);
     for (int ch = 0; ch < 3; ch++) {
-      ImageOps.cropResizePlane(src, ch * inPlane, in.w, p.top(), p.left(), p.cropHeight(), rows,
+      ImageKernels.cropResizePlane(src, ch * inPlane, in.w, p.top(), p.left(), p.cropHeight(), rows,
           cols, rgb[ch], 0);
     }
     t[0] = tmx.getCurrentThreadCpuTime() - t0;
@@ -155,31 +155,31 @@ public final class AugmentCpuProfile {
       for (int op : p.jitterOrder()) {
         long u0 = tmx.getCurrentThreadCpuTime();
         switch (op) {
-          case 0 -> ImageOps.brightness(r, g, b, plane, p.brightness());
-          case 1 -> ImageOps.contrast(r, g, b, plane, p.contrast());
-          case 2 -> ImageOps.saturation(r, g, b, plane, p.saturation());
-          default -> ImageOps.hue(r, g, b, plane, p.hue());
+          case 0 -> ImageKernels.brightness(r, g, b, plane, p.brightness());
+          case 1 -> ImageKernels.contrast(r, g, b, plane, p.contrast());
+          case 2 -> ImageKernels.saturation(r, g, b, plane, p.saturation());
+          default -> ImageKernels.hue(r, g, b, plane, p.hue());
         }
         t[1 + op] = tmx.getCurrentThreadCpuTime() - u0;
       }
     }
     if (p.grayscale()) {
       long u0 = tmx.getCurrentThreadCpuTime();
-      ImageOps.grayscale3(r, g, b, plane);
+      ImageKernels.grayscale3(r, g, b, plane);
       t[5] = tmx.getCurrentThreadCpuTime() - u0;
     }
     if (p.blur()) {
       long u0 = tmx.getCurrentThreadCpuTime();
-      float[] kern = ImageOps.gaussianKernel(aug.blurKernelSize(), p.blurSigma());
+      float[] kern = ImageKernels.gaussianKernel(aug.blurKernelSize(), p.blurSigma());
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.blurPlane(rgb[ch], 0, s, s, kern, reflect, reflect);
+        ImageKernels.blurPlane(rgb[ch], 0, s, s, kern, reflect, reflect);
       }
       t[6] = tmx.getCurrentThreadCpuTime() - u0;
     }
     if (p.flip()) {
       long u0 = tmx.getCurrentThreadCpuTime();
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.flipPlane(rgb[ch], 0, s, s);
+        ImageKernels.flipPlane(rgb[ch], 0, s, s);
       }
       t[7] = tmx.getCurrentThreadCpuTime() - u0;
     }
@@ -187,7 +187,7 @@ public final class AugmentCpuProfile {
     double[] mean = aug.mean();
     double[] std = aug.std();
     for (int ch = 0; ch < 3; ch++) {
-      ImageOps.normalize(rgb[ch], 0, plane, mean[ch], std[ch]);
+      ImageKernels.normalize(rgb[ch], 0, plane, mean[ch], std[ch]);
     }
     t[8] = tmx.getCurrentThreadCpuTime() - u0;
     return t;

@@ -256,8 +256,8 @@ public final class AugmentationGraph {
 
   /** torchvision's rgb_to_grayscale weights, [N, 1, h, w]. */
   private static SDVariable gray(SDVariable x) {
-    return channel(x, 0).mul(ImageOps.LUMA_R).add(channel(x, 1).mul(ImageOps.LUMA_G))
-        .add(channel(x, 2).mul(ImageOps.LUMA_B));
+    return channel(x, 0).mul(ImageKernels.LUMA_R).add(channel(x, 1).mul(ImageKernels.LUMA_G))
+        .add(channel(x, 2).mul(ImageKernels.LUMA_B));
   }
 
   /**
@@ -320,7 +320,7 @@ public final class AugmentationGraph {
    */
   private double[][] rowMatrix(int length, int start, int in, int s, int res, boolean vertical) {
     double[][] crop = new double[s][in];
-    ImageOps.Filter f = ImageOps.Filter.antialiased(length, s);
+    ImageKernels.Filter f = ImageKernels.Filter.antialiased(length, s);
     for (int o = 0; o < s; o++) {
       for (int j = 0; j < f.size[o]; j++) {
         crop[o][start + f.start[o] + j] = f.weight[o][j];
@@ -330,8 +330,8 @@ public final class AugmentationGraph {
       return crop;
     }
     int d = downsampledLength(res, vertical);
-    double[][] down = filterMatrix(ImageOps.Filter.antialiased(in, d), in);
-    double[][] up = filterMatrix(ImageOps.Filter.antialiased(d, in), d);
+    double[][] down = filterMatrix(ImageKernels.Filter.antialiased(in, d), in);
+    double[][] up = filterMatrix(ImageKernels.Filter.antialiased(d, in), d);
     return multiply(crop, multiply(up, down));
   }
 
@@ -343,7 +343,7 @@ public final class AugmentationGraph {
     return vertical ? dh : dw;
   }
 
-  private static double[][] filterMatrix(ImageOps.Filter f, int in) {
+  private static double[][] filterMatrix(ImageKernels.Filter f, int in) {
     double[][] m = new double[f.start.length][in];
     for (int o = 0; o < m.length; o++) {
       for (int j = 0; j < f.size[o]; j++) {
@@ -384,8 +384,8 @@ public final class AugmentationGraph {
     }
     int k = aug.blurKernelSize();
     int half = k / 2;
-    float[] kern = ImageOps.gaussianKernel(k, sigma);
-    int[] reflect = ImageOps.reflectIndex(s, half);
+    float[] kern = ImageKernels.gaussianKernel(k, sigma);
+    int[] reflect = ImageKernels.reflectIndex(s, half);
     for (int o = 0; o < s; o++) {
       for (int j = 0; j < k; j++) {
         m[o][reflect[o + j]] += kern[j];

@@ -313,7 +313,7 @@ public final class SimClrAugmentation {
     List<SampleParameters> p = sampleParameters(in.n, in.h, in.w, seed);
     int s = b.size;
     FloatBuffer dst = ImageOps.writable(out);
-    int[] reflect = ImageOps.reflectIndex(s, blurKernel / 2);
+    int[] reflect = ImageKernels.reflectIndex(s, blurKernel / 2);
     IntStream.range(0, in.n).parallel().forEach(i -> {
       float[][] rgb = augmentOne(in, i, p.get(i), reflect);
       for (int ch = 0; ch < 3; ch++) {
@@ -328,24 +328,24 @@ public final class SimClrAugmentation {
     int h = in.h;
     int w = in.w;
     int inPlane = h * w;
-    float[] src = ImageOps.scratch(0, 3 * inPlane);
+    float[] src = Scratch.buffer(Scratch.Buffer.SAMPLE, 3 * inPlane);
     if (p.downsampleResolution() > 0) {
       in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
       int res = p.downsampleResolution();
       // Resize(res) keeps the aspect ratio, res on the shorter side, as torchvision's Resize.
       int dh = h <= w ? res : (int) ((long) res * h / w);
       int dw = h <= w ? (int) ((long) res * w / h) : res;
-      float[] small = ImageOps.scratch(1, 3 * dh * dw);
-      ImageOps.Filter downRows = ImageOps.Filter.antialiased(h, dh);
-      ImageOps.Filter downCols = ImageOps.Filter.antialiased(w, dw);
-      ImageOps.Filter upRows = ImageOps.Filter.antialiased(dh, h);
-      ImageOps.Filter upCols = ImageOps.Filter.antialiased(dw, w);
+      float[] small = Scratch.buffer(Scratch.Buffer.DOWNSAMPLED, 3 * dh * dw);
+      ImageKernels.Filter downRows = ImageKernels.Filter.antialiased(h, dh);
+      ImageKernels.Filter downCols = ImageKernels.Filter.antialiased(w, dw);
+      ImageKernels.Filter upRows = ImageKernels.Filter.antialiased(dh, h);
+      ImageKernels.Filter upCols = ImageKernels.Filter.antialiased(dw, w);
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.cropResizePlane(src, ch * inPlane, w, 0, 0, h, downRows, downCols, small,
+        ImageKernels.cropResizePlane(src, ch * inPlane, w, 0, 0, h, downRows, downCols, small,
             ch * dh * dw);
       }
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
+        ImageKernels.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
             ch * inPlane);
       }
     } else {
@@ -357,14 +357,14 @@ public final class SimClrAugmentation {
     }
     int s = b.size;
     int plane = s * s;
-    float[][] rgb = ImageOps.planes(plane);
+    float[][] rgb = Scratch.rgb(plane);
     float[] r = rgb[0];
     float[] g = rgb[1];
     float[] bl = rgb[2];
-    ImageOps.Filter rows = ImageOps.Filter.antialiased(p.cropHeight(), s);
-    ImageOps.Filter cols = ImageOps.Filter.antialiased(p.cropWidth(), s);
+    ImageKernels.Filter rows = ImageKernels.Filter.antialiased(p.cropHeight(), s);
+    ImageKernels.Filter cols = ImageKernels.Filter.antialiased(p.cropWidth(), s);
     for (int ch = 0; ch < 3; ch++) {
-      ImageOps.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
+      ImageKernels.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
           cols, rgb[ch], 0);
     }
     if (p.jitter()) {
@@ -372,49 +372,49 @@ public final class SimClrAugmentation {
         switch (op) {
           case 0 -> {
             if (b.brightness > 0) { // torchvision drops a jitter op whose range is the identity
-              ImageOps.brightness(r, g, bl, plane, p.brightness());
+              ImageKernels.brightness(r, g, bl, plane, p.brightness());
             }
           }
           case 1 -> {
             if (b.contrast > 0) {
-              ImageOps.contrast(r, g, bl, plane, p.contrast());
+              ImageKernels.contrast(r, g, bl, plane, p.contrast());
             }
           }
           case 2 -> {
             if (b.saturation > 0) {
-              ImageOps.saturation(r, g, bl, plane, p.saturation());
+              ImageKernels.saturation(r, g, bl, plane, p.saturation());
             }
           }
           default -> {
             if (b.hue > 0) {
-              ImageOps.hue(r, g, bl, plane, p.hue());
+              ImageKernels.hue(r, g, bl, plane, p.hue());
             }
           }
         }
       }
     }
     if (p.grayscale()) {
-      ImageOps.grayscale3(r, g, bl, plane);
+      ImageKernels.grayscale3(r, g, bl, plane);
     }
     if (p.blur()) {
-      float[] kern = ImageOps.gaussianKernel(blurKernel, p.blurSigma());
+      float[] kern = ImageKernels.gaussianKernel(blurKernel, p.blurSigma());
       for (float[] c : rgb) {
-        ImageOps.blurPlane(c, 0, s, s, kern, reflect, reflect);
+        ImageKernels.blurPlane(c, 0, s, s, kern, reflect, reflect);
       }
     }
     if (p.flip()) {
       for (float[] c : rgb) {
-        ImageOps.flipPlane(c, 0, s, s);
+        ImageKernels.flipPlane(c, 0, s, s);
       }
     }
     if (p.solarize()) {
       for (float[] c : rgb) {
-        ImageOps.solarize(c, 0, plane, b.solarizeThreshold);
+        ImageKernels.solarize(c, 0, plane, b.solarizeThreshold);
       }
     }
     if (b.normalize) {
       for (int ch = 0; ch < 3; ch++) {
-        ImageOps.normalize(rgb[ch], 0, plane, b.mean[ch], b.std[ch]);
+        ImageKernels.normalize(rgb[ch], 0, plane, b.mean[ch], b.std[ch]);
       }
     }
     return rgb;

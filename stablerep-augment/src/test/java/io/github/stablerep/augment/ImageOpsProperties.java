@@ -64,7 +64,7 @@ class ImageOpsProperties {
     double[] sigma = {0.05 + 3 * rnd.nextDouble(), 0.05 + 3 * rnd.nextDouble()};
     assertTrue(maxAbs(x, ImageOps.gaussianBlur(x, k, sigma)) <= 1e-6);
     float sum = 0;
-    for (float v : ImageOps.gaussianKernel(k, sigma[0])) {
+    for (float v : ImageKernels.gaussianKernel(k, sigma[0])) {
       sum += v;
     }
     assertEquals(1.0, sum, 1e-6);
@@ -106,7 +106,7 @@ class ImageOpsProperties {
   }
 
   /**
-   * adjustHue's closed form (ImageOps.hue) at any magnitude: each output pixel stays within its
+   * adjustHue's closed form (ImageKernels.hue) at any magnitude: each output pixel stays within its
    * input's [min, max] (the hexcone keeps both), gray pixels come back bit for bit, and the
    * rotation is homogeneous, hue(s·x) = s·hue(x), for pixels where its channel masks are exact
    * (max ≥ 2^-100). Scales down to 2^-140 reach the range the masks do not resolve.
