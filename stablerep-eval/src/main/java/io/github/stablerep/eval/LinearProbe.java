@@ -216,7 +216,17 @@ public final class LinearProbe {
 
     private Builder() {}
 
-    /** The solver; L-BFGS is the only one, named for the protocol's readability. */
+    /**
+     * Does nothing: L-BFGS is this class's only solver, and no setting of this builder selects
+     * another. The SGD protocol (StableRep's ImageNet probe: parallel heads over learning rates,
+     * no λ sweep) is a separate class with its own model type, {@link SgdProbe}; choose between
+     * the two by the class you build. The L-BFGS settings are {@link #history},
+     * {@link #gradientTolerance}, {@link #relativeTolerance} and {@link #maxIterations}.
+     *
+     * @deprecated a no-op kept so that existing builder chains compile; drop the call. To be
+     *     removed.
+     */
+    @Deprecated(forRemoval = true)
     public Builder lbfgs() {
       return this;
     }

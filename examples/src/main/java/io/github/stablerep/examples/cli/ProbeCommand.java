@@ -99,7 +99,7 @@ final class ProbeCommand extends CliCommand {
       case "FLOAT" -> DataType.FLOAT;
       default -> throw usage("--precision: expected DOUBLE or FLOAT, found '%s'", precision);
     };
-    LinearProbe probe = LinearProbe.builder().lbfgs().regularizationSweep(lambdaMin, lambdaMax, lambdas)
+    LinearProbe probe = LinearProbe.builder().regularizationSweep(lambdaMin, lambdaMax, lambdas)
         .validationFraction(validationFraction).maxIterations(maxIterations).seed(seed).dataType(type).build();
     // built (validated) even without --knn: a bad --k or --knn-temperature is a mistake either way
     KnnClassifier knnBuilt = KnnClassifier.builder().k(k).temperature(knnTemperature).build();

@@ -23,7 +23,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * and the soft-target cross-entropy over a logit matrix whose targets are "same id".
  *
  * <p>All N×M work runs as whole-array ND4J ops written in place, because every fresh N×M
- * allocation costs more than the arithmetic on it (DESIGN.md, measured facts). Only the
+ * allocation costs more than the arithmetic on it (docs/ARCHITECTURE.md, "Fresh arrays"). Only the
  * O(N·positives) target bookkeeping is a Java loop.
  */
 final class ContrastiveKernel {
@@ -37,9 +37,10 @@ final class ContrastiveKernel {
   private ContrastiveKernel() {}
 
   /**
-   * Temporaries live in a per-thread workspace that is reused from call to call. On this class
-   * of machine a fresh 4 MB array costs ~15 ms in page faults, several times the arithmetic on
-   * it; in the workspace the N×N logits and their gradient cost nothing after the first call.
+   * Temporaries live in a per-thread workspace that is reused from call to call: a fresh
+   * multi-megabyte array is paid for in page faults, which can cost several times the arithmetic
+   * on it (benchmarks/README.md, "Figures behind library comments"); in the workspace the N×N logits and their gradient
+   * cost nothing after the first call.
    */
   private static final WorkspaceConfiguration WORKSPACE =
       WorkspaceConfiguration.builder()
@@ -50,14 +51,16 @@ final class ContrastiveKernel {
           .policySpill(SpillPolicy.REALLOCATE)
           .build();
 
-  private static final String WORKSPACE_ID = "stablerep-contrastive-loss";
+  static final String WORKSPACE_ID = "stablerep-contrastive-loss";
 
-  /** Tests turn this off to check that the workspace changes no result. */
-  static volatile boolean useWorkspace = true;
-
-  /** Runs {@code body} with ND4J allocations in the reused workspace; results must be detached. */
-  static <T> T inWorkspace(Supplier<T> body) {
-    if (!useWorkspace) {
+  /**
+   * Runs {@code body} with ND4J allocations in the reused workspace when {@code reuse}, else with
+   * ordinary allocations; results must be detached. The choice is the caller's (a loss instance's
+   * setting), not process-wide state, so a test comparing the two modes cannot change what
+   * another thread's loss does.
+   */
+  static <T> T inWorkspace(boolean reuse, Supplier<T> body) {
+    if (!reuse) {
       return body.get();
     }
     try (MemoryWorkspace ignored =

@@ -48,8 +48,24 @@ public final class MultiPositiveContrastiveLoss {
 
   private final double temperature;
 
+  /** Whether the eager computations reuse the per-thread workspace (always, outside tests). */
+  private final boolean reuseWorkspace;
+
   private MultiPositiveContrastiveLoss(Builder builder) {
-    this.temperature = builder.temperature;
+    this(builder.temperature, true);
+  }
+
+  private MultiPositiveContrastiveLoss(double temperature, boolean reuseWorkspace) {
+    this.temperature = temperature;
+    this.reuseWorkspace = reuseWorkspace;
+  }
+
+  /**
+   * This loss with ordinary allocations instead of the reused workspace: the reference a test
+   * compares the workspace against, bit for bit.
+   */
+  MultiPositiveContrastiveLoss withoutWorkspaceReuse() {
+    return new MultiPositiveContrastiveLoss(temperature, false);
   }
 
   public static Builder builder() {
@@ -102,7 +118,7 @@ public final class MultiPositiveContrastiveLoss {
     Shapes.checkMatrix("embeddings", embeddings);
     long[] ids = Shapes.integerLabels("captionIds", captionIds, embeddings.rows());
     ContrastiveKernel.checkFinite("embeddings", embeddings);
-    return ContrastiveKernel.inWorkspace(() -> {
+    return ContrastiveKernel.inWorkspace(reuseWorkspace, () -> {
       DataType type = ContrastiveKernel.computeType(embeddings.dataType());
       Normalized f = ContrastiveKernel.normalize(ContrastiveKernel.prepare(embeddings, type));
       CrossEntropy ce =
@@ -167,7 +183,7 @@ public final class MultiPositiveContrastiveLoss {
     }
     ContrastiveKernel.checkFinite("localEmbeddings", localEmbeddings);
     ContrastiveKernel.checkFinite("globalEmbeddings", globalEmbeddings);
-    return ContrastiveKernel.inWorkspace(() -> {
+    return ContrastiveKernel.inWorkspace(reuseWorkspace, () -> {
       DataType type = ContrastiveKernel.computeType(localEmbeddings.dataType());
       Normalized rows = ContrastiveKernel.normalize(ContrastiveKernel.prepare(localEmbeddings, type));
       Normalized columns = ContrastiveKernel.normalize(ContrastiveKernel.prepare(globalEmbeddings, type));

@@ -46,9 +46,9 @@ import org.nd4j.linalg.schedule.ISchedule;
  *       step for a SameDiff model (gradients with array reuse, optional {@link
  *       GradientClipping}, this optimiser, noise feeds and BatchNorm statistics); with gradients
  *       from elsewhere (eager code, small graphs' {@code sd.calculateGradients}, which keeps
- *       every activation of the step allocated), call {@link #step(SameDiff, Map)} or {@link
- *       #step(Map, Map)}. Parameter groups follow any
- *       {@link ParameterGroups} rule, names included, and the state can be saved with {@code
+ *       every activation of the step allocated: more than 20 GB for ViT-B/16 at batch 16),
+ *       call {@link #step(SameDiff, Map)} or {@link #step(Map, Map)}. Parameter groups follow
+ *       any {@link ParameterGroups} rule, names included, and the state can be saved with {@code
  *       SafeTensors} ({@link #exportState()}, {@link #importState(Map)}). This is also the only
  *       style in which you see the loss (SameDiff's listeners report 0.0 during {@code fit}).
  *   <li><b>SameDiff {@code fit}</b> (supported, with one limit): {@link #trainingConfig(SameDiff)}
@@ -170,7 +170,9 @@ public final class AdamW {
 
   /**
    * As {@link #step(Map, Map)} on {@code sd}'s variable arrays, for a loop around {@code
-   * sd.calculateGradients(placeholders, variableNames)}: its result can be passed as is.
+   * sd.calculateGradients(placeholders, variableNames)}: its result can be passed as is. For a
+   * model of any size use {@code core.train.TrainStep}, which calls this with gradients computed
+   * with array reuse.
    *
    * @throws IllegalArgumentException if a key is not a variable of {@code sd} that holds an array
    */
