@@ -356,10 +356,11 @@ public final class ImageOps {
 
   /**
    * A new {@code FLOAT} C-order array of {@code shape} whose memory has not been written. Every
-   * ND4J allocation zeroes its buffer on the calling thread, and a fresh page costs about 14 µs
-   * to fault in on this project's machine (a 38.5 MB batch: ~130 ms of CPU); memory from a
-   * JavaCPP {@link FloatPointer} is untouched until the parallel workers write their own
-   * samples, so the faults are spread over them. The data buffer holds the pointer, so it is
+   * ND4J allocation zeroes its buffer on the calling thread, so a fresh batch is page-faulted in
+   * serially before any parallel work (on a VM that can cost as much as the augmentation;
+   * benchmarks/README.md, "Augmentation"); memory from a JavaCPP {@link FloatPointer} is
+   * untouched until the parallel workers write their own samples, so the faults are spread over
+   * them. The data buffer holds the pointer, so it is
    * freed with the array; JavaCPP counts it against its {@code maxBytes} (by default the heap's
    * maximum), so many live outputs make JavaCPP collect garbage and retry before it fails. The
    * caller must write every element.

@@ -15,8 +15,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The seeded SimCLR augmentation pipeline, as StableRep's strong recipe composes torchvision's
  * transforms, applied eagerly to a batch with {@link ImageOps}'s kernels ({@link #apply}, the
- * default and the faster form) or defined into a SameDiff graph ({@link #define}, 14-21x slower
- * on the project's machine; benchmarks/README.md):
+ * default and the faster form) or defined into a SameDiff graph ({@link #define}, an order of
+ * magnitude slower: about 300 small ops per batch, each writing a fresh array;
+ * benchmarks/README.md, "Augmentation"):
  *
  * <ol>
  *   <li>optional downsample-and-upsample (StableRep's {@code DownSampleAndUpsample}: the shorter
@@ -266,8 +267,8 @@ public final class SimClrAugmentation {
    * As {@link #apply(INDArray, long)}, writing into {@code out} instead of a new array: a
    * {@code FLOAT}, C-order, contiguous {@code [N, 3, size, size]} array, every element of which
    * is overwritten. A training loop that is done with one batch before asking for the next can
-   * reuse its output: a fresh 38.5 MB batch costs about 2 ms of page faults per sample on the
-   * project's machine, more than the augmentation itself (benchmarks/README.md).
+   * reuse its output: the page faults of a fresh batch-sized array can cost more than the
+   * augmentation itself (benchmarks/README.md, "Augmentation").
    *
    * @return {@code out}
    */

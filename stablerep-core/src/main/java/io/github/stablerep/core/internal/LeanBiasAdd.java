@@ -11,10 +11,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * substitutes it for {@link BiasAdd} in the gradient function it builds.
  *
  * <p>M2.1's backward ({@code biasadd_bp}) sums the incoming gradient over rows with a column
- * reduction that runs far below memory speed: 18 ms for a [3152, 1536] ViT-S MLP activation,
- * where the same sum as a matrix product 1ᵀ·G takes 0.75 ms (benchmarks/README.md). This op's
- * gradient is that product, plus G itself for the input through an identity op (SameDiff's
- * session passes an identity's input through: 2.9 ms for all 73 in a ViT-S step's profile). The
+ * reduction that runs far below memory speed, many times slower than the same sum as a matrix
+ * product 1ᵀ·G (benchmarks/README.md, "Figures behind library comments"). This op's gradient is that product, plus G
+ * itself for the input through an identity op (SameDiff's session passes an identity's input
+ * through, at a negligible cost in a ViT step's profile). The
  * forward op is ND4J's own, so outputs are unchanged; the bias gradient differs from ND4J's by
  * summation order only. Layouts it does not handle (channels first on more than two dimensions,
  * a bias of unknown length) get ND4J's own gradient.

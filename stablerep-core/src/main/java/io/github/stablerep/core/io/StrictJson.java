@@ -17,9 +17,9 @@ import java.util.Map;
  * exhaust the stack).
  *
  * <p>Numbers are limited to {@link #MAX_NUMBER_CHARS} characters, checked after the linear scan
- * and before conversion: {@code BigDecimal}'s parse is quadratic in the digit count (a
- * 200 000-digit offset took 12 s), so without the bound a hostile header of a few MB could stall
- * the reader for hours. With it, parsing is linear in the text.
+ * and before conversion: {@code BigDecimal}'s parse is quadratic in the digit count
+ * (benchmarks/README.md, "Figures behind library comments"), so without the bound a hostile header of a few MB could
+ * stall the reader for hours. With it, parsing is linear in the text.
  *
  * <p>Values map to: {@link Map} (insertion-ordered, unmodifiable), {@link List}, {@link String},
  * {@link BigDecimal}, {@link Boolean} and {@link #NULL}. Numbers are kept exact so that callers

@@ -151,8 +151,9 @@ final class Gradients {
    * serialised form, looking the class up by op name in ND4J's op registry, so a subclass's
    * {@code doDiff} is never called. {@link LeanOpRegistry} makes that lookup return {@link
    * LeanBiasAdd} for {@code biasadd}, on the calling thread and only during this call; its bias
-   * gradient is a matrix product instead of M2.1's column reduction (about 25x faster on a ViT
-   * MLP activation), and the forward op is unchanged. Other threads keep seeing {@code BiasAdd}.
+   * gradient is a matrix product instead of M2.1's column reduction, which runs far below
+   * memory speed (benchmarks/README.md, "Figures behind library comments"), and the forward op
+   * is unchanged. Other threads keep seeing {@code BiasAdd}.
    *
    * @throws IllegalStateException if ND4J's op registry is no longer laid out as in 1.0.0-M2.1,
    *     naming what changed and the system property ({@value #LEAN_BIAS_ADD_PROPERTY}{@code

@@ -299,8 +299,8 @@ public final class ClipTextEncoder {
   /**
    * Adds the encoder to {@code sd} with its variables taken from a transformers state dict, as
    * {@link #define(SameDiff, SDVariable)} followed by {@link #importWeights}, but without first
-   * drawing a random stand-in for every parameter (123 M normal draws, about 10 s for SD v1.5's
-   * encoder on this project's VM).
+   * drawing a random stand-in for every parameter (123 M normal draws for SD v1.5's encoder,
+   * seconds of work that the import would overwrite; benchmarks/README.md, "Figures behind library comments").
    *
    * @throws IllegalArgumentException as {@link #importWeights} does, before anything is added
    */

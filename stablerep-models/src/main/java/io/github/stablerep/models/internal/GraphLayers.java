@@ -6,7 +6,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
 /**
  * Graph building blocks shared by the model families (ViT, CLIP text encoder, UNet, VAE). They
  * are composed from elementary ops because ND4J's built-ins differ from PyTorch's numerics: its
- * {@code gelu} is the sigmoid approximation and its {@code layerNorm} has no epsilon (DESIGN.md).
+ * {@code gelu} is the sigmoid approximation and its {@code layerNorm} has no epsilon
+ * (docs/ARCHITECTURE.md, "ND4J pitfalls").
  * Not part of the public API.
  */
 public final class GraphLayers {
@@ -37,14 +38,15 @@ public final class GraphLayers {
    * (1/σ)·γᵀ computed by matmul ([rows, 1] × [1, D]), times the centred input. The values are
    * the same up to float rounding (centred·(r·γ) instead of (centred·r)·γ); the point is the
    * backward: a broadcasting multiply's gradient in M2.1 tiles the small operand and reduces
-   * along strided axes, 60-150 ms per call on a ViT-B LayerNorm at batch 16, while the outer
-   * product's gradient is two matrix-vector products and the multiply is elementwise.
+   * along strided axes, which made it a visible share of a ViT step
+   * (benchmarks/README.md, "Figures behind library comments"), while the outer product's gradient is two matrix-vector
+   * products and the multiply is elementwise.
    */
   public static SDVariable layerNorm(SameDiff sd, SDVariable x, SDVariable gamma, SDVariable beta, double eps) {
     SDVariable centred = x.sub(x.mean(true, 1));
     // a squared norm, not square(centred).mean: one reduction whose backward is one fused op,
-    // where square's backward is a slow pow-derivative plus a multiply (about 7 ms per call
-    // on a ViT-S activation)
+    // where square's backward is a slow pow-derivative plus a multiply (benchmarks/README.md,
+    // "Figures behind library comments")
     long[] width = gamma.getShape();
     if (width == null || width.length != 1) {
       throw new IllegalArgumentException("gamma: expected a vector of known length D, found shape "
