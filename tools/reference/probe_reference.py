@@ -13,7 +13,7 @@ LogisticRegression(multi_class="multinomial", solver="lbfgs", C=1/(lambda*n)) mi
     f(W, b) = (1/n) sum_i CE(softmax(W x_i + b), y_i) + (lambda/2) ||W||^2
 
 (sklearn 1.2: LinearModelLoss with l2_reg_strength = 1/(C * n), bias unpenalised), the
-objective of DESIGN.md. For each fixed lambda the script records f at sklearn's solution
+objective in LinearProbe's Javadoc. For each fixed lambda the script records f at sklearn's solution
 (computed here in float64 from coef_/intercept_), the coefficients and the test accuracy.
 For the sweep it records sklearn's best test accuracy over the same 45-value grid
 (np.logspace(-6, 5, 45)), an oracle that sees the test set.

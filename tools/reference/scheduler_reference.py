@@ -31,7 +31,7 @@ reproduce:
       scaled_inputs.npy      float32 [K, ...]: scale_model_input(sample_k, t_k)
       prev_samples.npy       float32 [K, ...]: the chain sample_{k+1} = step(model_outputs[k], t_k, sample_k)
 
-The previous timestep. This project's contract (DESIGN.md, issue 6) takes the timestep a step
+The previous timestep. This project's scheduler contract (issue 6; the Scheduler Javadoc) takes the timestep a step
 moves to from the timestep list, not t - T // n. diffusers' DDIM and PNDM compute t - T // n (PRK:
 half of it); the two agree for "leading" spacing but not for grids that do not divide T
 ("linspace", and "trailing" when n does not divide T). To still run diffusers' own step

@@ -39,8 +39,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * CaptionDataset.fromManifest}.
  *
  * <p>It lives in the examples module because it joins stablerep-models (the pipeline) and
- * stablerep-augment (PNG writing, resizing, the manifest), and DESIGN.md's dependency direction
- * keeps models free of augment.
+ * stablerep-augment (PNG writing, resizing, the manifest), and the dependency direction
+ * (docs/ARCHITECTURE.md) keeps models free of augment.
  *
  * <p>Layout: {@code out/manifest.tsv} and {@code out/<caption id>/<image index>.png}. Captions
  * come from a text file, one caption per line (ids are the 0-based line numbers among non-empty

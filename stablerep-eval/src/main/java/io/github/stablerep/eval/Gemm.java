@@ -9,7 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code out = op(a) · op(b)} with the {@code Mmul} op into a caller-owned buffer.
  * {@code core.internal.Matmul.mm} is the same op but allocates its output; inside the L-BFGS
  * loop the [n, K] logits are rewritten hundreds of times, and fresh multi-MB native arrays are
- * slow on this backend (DESIGN.md), so the loop reuses one buffer per product.
+ * slow on this backend (docs/ARCHITECTURE.md, "ND4J pitfalls"), so the loop reuses one buffer per product.
  */
 final class Gemm {
 

@@ -5,9 +5,10 @@ import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Matrix products for eager code. {@code INDArray.mmul} goes to OpenBLAS gemm, which runs at
- * about a fifth of the speed of the {@code matmul} op that the oneDNN build of nd4j-native
- * dispatches (DESIGN.md, measured facts); every eager product in the library goes through here.
+ * Matrix products for eager code. {@code INDArray.mmul} goes to OpenBLAS gemm in every build of
+ * nd4j-native, several times slower than the {@code matmul} op, which the oneDNN build
+ * dispatches to oneDNN (docs/ARCHITECTURE.md, "ND4J pitfalls"; figures in benchmarks/README.md);
+ * every eager product in the library goes through here.
  */
 public final class Matmul {
 

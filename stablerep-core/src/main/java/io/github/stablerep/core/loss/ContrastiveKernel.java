@@ -23,7 +23,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * and the soft-target cross-entropy over a logit matrix whose targets are "same id".
  *
  * <p>All N×M work runs as whole-array ND4J ops written in place, because every fresh N×M
- * allocation costs more than the arithmetic on it (docs/ARCHITECTURE.md, "Fresh arrays"). Only the
+ * allocation costs more than the arithmetic on it (docs/ARCHITECTURE.md, "ND4J pitfalls": fresh arrays). Only the
  * O(N·positives) target bookkeeping is a Java loop.
  */
 final class ContrastiveKernel {

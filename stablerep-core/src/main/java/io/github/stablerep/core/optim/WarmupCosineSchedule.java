@@ -77,8 +77,9 @@ public final class WarmupCosineSchedule implements ISchedule {
   }
 
   /**
-   * The linear scaling rule as DESIGN.md states it: {@code blr · batchSize / 256}, with {@code
-   * batchSize} the number of images in one optimiser step over all workers.
+   * The linear scaling rule in its common form (Goyal et al., 2017; MAE's {@code --blr}):
+   * {@code blr · batchSize / 256}, with {@code batchSize} the number of images in one optimiser
+   * step over all workers.
    *
    * <p>The reference computes something else; see {@link #stableRepReferenceLr}. For its launch
    * command the two differ by a factor of 2.

@@ -26,7 +26,7 @@ public final class ImageLayers {
   /**
    * {@code torch.nn.GroupNorm}: statistics over each group of C/G channels and all positions,
    * biased variance, eps inside the square root, then a per-channel affine. ND4J has no GroupNorm
-   * op (DESIGN.md), so it is reshaped to [N, G, C/G, H·W] and composed.
+   * op (docs/ARCHITECTURE.md, "ND4J pitfalls"), so it is reshaped to [N, G, C/G, H·W] and composed.
    *
    * @param x [N, C, H, W] (any rank ≥ 2 with channels on axis 1)
    * @param gamma [C]
@@ -70,7 +70,8 @@ public final class ImageLayers {
 
   /**
    * Nearest-neighbour 2x upsampling of an NCHW map ({@code F.interpolate(scale_factor=2.0,
-   * mode="nearest")}). The one-scale overload fails in 1.0.0-M2.1 (DESIGN.md).
+   * mode="nearest")}). The one-scale overload fails in 1.0.0-M2.1
+   * (docs/ARCHITECTURE.md, "ND4J pitfalls").
    */
   public static SDVariable upsampleNearest2x(SameDiff sd, SDVariable x) {
     return sd.cnn.upsampling2d(x, 2, 2, true);

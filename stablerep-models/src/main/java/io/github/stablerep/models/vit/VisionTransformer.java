@@ -34,7 +34,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   tokens = LN(x);  feature = tokens[:, 0]
  * </pre>
  *
- * <p>Two ND4J ops are deliberately not used (see DESIGN.md): {@code sd.nn.gelu} is the sigmoid
+ * <p>Two ND4J ops are deliberately not used (docs/ARCHITECTURE.md, "ND4J pitfalls"): {@code sd.nn.gelu} is the sigmoid
  * approximation, so GELU is composed as 0.5·x·(1 + erf(x/√2)); {@code sd.nn.layerNorm} has no
  * epsilon, so LayerNorm is composed from mean and variance with {@code layerNormEps}. Linear
  * layers run on the residual stream kept as a matrix [N·T, D], because {@code sd.mmul} needs

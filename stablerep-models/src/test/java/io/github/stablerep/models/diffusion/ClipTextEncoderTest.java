@@ -153,8 +153,8 @@ class ClipTextEncoderTest {
   }
 
   /**
-   * ND4J's {@code sd.nn.gelu} is x·σ(1.702x) with 1.702 rounded to float (DESIGN.md says "exactly
-   * QuickGELU"; in double it is not): the encoder composes QuickGELU instead.
+   * ND4J's {@code sd.nn.gelu} is x·σ(1.702x) with 1.702 rounded to float (QuickGELU in float32;
+   * in double it is not): the encoder composes QuickGELU instead.
    */
   @Test
   void nd4jGeluIsQuickGeluWithAFloatConstant() {
