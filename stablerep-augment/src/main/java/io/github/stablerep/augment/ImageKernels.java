@@ -439,7 +439,7 @@ final class ImageKernels {
     }
   }
 
-  // ---------------------------------------------------------------- kernels
+  // ---------------------------------------------------------------- shared helpers
 
   static float gray(float r, float g, float b) {
     return LUMA_R * r + LUMA_G * g + LUMA_B * b;
