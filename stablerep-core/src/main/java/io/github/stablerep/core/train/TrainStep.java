@@ -43,7 +43,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>The gradients are bit for bit those of {@code sd.calculateGradients}, except a {@code
  * biasAdd}'s bias gradient, which is summed as a matrix product (same value, another summation
- * order; about 25x faster); {@code -Dstablerep.gradients.leanBiasAdd=false} turns that off.
+ * order; much faster than M2.1's column reduction, see benchmarks/README.md, "Figures behind
+ * library comments"); {@code -Dstablerep.gradients.leanBiasAdd=false} turns that off.
  *
  * <pre>{@code
  * TrainStep step = TrainStep.builder().graph(sd).loss("loss").parts(vitGraph, headGraph)
