@@ -421,8 +421,8 @@ public final class SparkCli implements Runnable {
       try {
         SparkEmbedding.Features tr = labelled("--train", SparkEmbedding.collect(spark.read().parquet(train)));
         SparkEmbedding.Features te = labelled("--test", SparkEmbedding.collect(spark.read().parquet(test)));
-        LinearProbe probe = lambdas == 1 ? LinearProbe.builder().lbfgs().regularizationSweep(1e-3, 1e-3, 1).build()
-            : LinearProbe.builder().lbfgs().regularizationSweep(1e-6, 1e5, lambdas).build();
+        LinearProbe probe = lambdas == 1 ? LinearProbe.builder().regularizationSweep(1e-3, 1e-3, 1).build()
+            : LinearProbe.builder().regularizationSweep(1e-6, 1e5, lambdas).build();
         ProbeResult p = probe.fit(tr.x(), tr.labels()).evaluate(te.x(), te.labels());
         o.printf(Locale.ROOT, "spark-probe: linear probe top-1 %.2f %%, mean per class %.2f %%, lambda %.3g"
             + " (%d train, %d test)%n", 100 * p.top1(), 100 * p.meanPerClassAccuracy(), p.lambda(), tr.labels().length,
