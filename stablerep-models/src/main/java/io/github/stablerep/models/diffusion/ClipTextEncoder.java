@@ -2,9 +2,10 @@ package io.github.stablerep.models.diffusion;
 
 import static com.google.common.base.Preconditions.checkArgument;
 import static io.github.stablerep.models.internal.GraphLayers.layerNorm;
-import static io.github.stablerep.models.internal.GraphLayers.linear;
 
-import io.github.stablerep.models.internal.GraphLayers;
+import io.github.stablerep.models.internal.Attention;
+import io.github.stablerep.models.internal.LayerParams;
+import io.github.stablerep.models.internal.Mlp;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * largest id, since {@code <|endoftext|>} is CLIP's largest id; otherwise at the first position
  * of {@code eos_token_id} (position 0 when the row has none, as torch's argmax of all zeros).
  * LayerNorm is composed with its epsilon ({@code sd.nn.layerNorm} has none), and so is QuickGELU
- * (see {@link #quickGelu}).
+ * (see {@code GraphLayers.quickGelu}).
  *
  * <p>Inference only: the token embedding is a gather, and ND4J's gather gradient does not
  * accumulate repeated indices (padding repeats the end token in every row), so the gradient of
@@ -66,8 +67,6 @@ public final class ClipTextEncoder {
   static final int MAX_LAYERS = 256;
   private static final String PREFIX = "text_model.";
   private static final String POSITION_IDS = "text_model.embeddings.position_ids";
-  /** An additive mask value that makes exp() exactly 0 after softmax's max subtraction. */
-  private static final double MASKED = -1e9;
 
   /** The MLP's activation, transformers' {@code hidden_act}. */
   public enum Activation {
@@ -343,51 +342,22 @@ public final class ClipTextEncoder {
     SDVariable positions = v.get(e + "position_embedding.weight").get(SDIndex.interval(0, seq), SDIndex.all());
     SDVariable h = sd.reshape(tokens.add(positions), -1, d);
 
-    double[][] causal = new double[seq][seq];
-    for (int i = 0; i < seq; i++) {
-      for (int j = i + 1; j < seq; j++) {
-        causal[i][j] = MASKED;
-      }
-    }
-    SDVariable mask = sd.constant(name + "_causal_mask", Nd4j.createFromArray(causal).castTo(dataType));
-
+    SDVariable mask = Attention.causalMask(sd, name + "_causal_mask", seq, dataType);
+    LayerParams params = LayerParams.of(sd, v);
+    Attention attention = Attention.clip(d, heads).tokens(seq).build();
+    Mlp mlp = Mlp.timm(d, intermediateSize,
+        activation == Activation.QUICK_GELU ? Mlp.Activation.QUICK_GELU : Mlp.Activation.GELU);
     for (int i = 0; i < layers; i++) {
       String b = PREFIX + "encoder.layers." + i + ".";
       SDVariable n1 = layerNorm(sd, h, v.get(b + "layer_norm1.weight"), v.get(b + "layer_norm1.bias"), layerNormEps);
-      h = h.add(attention(sd, n1, v, b, seq, mask));
+      h = h.add(attention.apply(params, b + "self_attn", n1, null, mask, null, null));
       SDVariable n2 = layerNorm(sd, h, v.get(b + "layer_norm2.weight"), v.get(b + "layer_norm2.bias"), layerNormEps);
-      SDVariable hidden = linear(sd, n2, v.get(b + "mlp.fc1.weight"), v.get(b + "mlp.fc1.bias"));
-      hidden = activation == Activation.QUICK_GELU ? quickGelu(sd, hidden) : GraphLayers.gelu(sd, hidden);
-      h = h.add(linear(sd, hidden, v.get(b + "mlp.fc2.weight"), v.get(b + "mlp.fc2.bias")));
+      h = h.add(mlp.apply(params, b + "mlp", n2));
     }
     h = layerNorm(sd, h, v.get(PREFIX + "final_layer_norm.weight"), v.get(PREFIX + "final_layer_norm.bias"), layerNormEps);
     SDVariable last = sd.reshape(name + "_last_hidden_state", h, -1, seq, d);
     SDVariable pooled = pool(sd, last, tokenIds, seq);
     return new ClipTextEncoderGraph(tokenIds, last, pooled, names);
-  }
-
-  /**
-   * x·σ(1.702x), composed: ND4J's {@code sd.nn.gelu} is this function with 1.702 rounded to
-   * float, which in DOUBLE graphs is off by ~1e-8 relative (ClipTextEncoderTest measures it).
-   */
-  static SDVariable quickGelu(SameDiff sd, SDVariable x) {
-    return x.mul(sd.nn.sigmoid(x.mul(1.702)));
-  }
-
-  /** Causal multi-head self-attention on [N·L, D] with separate q, k, v projections (transformers' CLIPAttention). */
-  private SDVariable attention(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int seq, SDVariable mask) {
-    int headDim = hiddenSize / heads;
-    String a = b + "self_attn.";
-    SDVariable q = linear(sd, x, v.get(a + "q_proj.weight"), v.get(a + "q_proj.bias")).mul(1.0 / Math.sqrt(headDim));
-    SDVariable k = linear(sd, x, v.get(a + "k_proj.weight"), v.get(a + "k_proj.bias"));
-    SDVariable val = linear(sd, x, v.get(a + "v_proj.weight"), v.get(a + "v_proj.bias"));
-    q = sd.permute(sd.reshape(q, -1, seq, heads, headDim), 0, 2, 1, 3);      // [N, H, L, d]
-    k = sd.permute(sd.reshape(k, -1, seq, heads, headDim), 0, 2, 1, 3);
-    val = sd.permute(sd.reshape(val, -1, seq, heads, headDim), 0, 2, 1, 3);
-    SDVariable scores = sd.mmul(q, k, false, true, false).add(mask);         // [N, H, L, L]
-    SDVariable out = sd.mmul(sd.nn.softmax(scores, 3), val);                  // [N, H, L, d]
-    out = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, hiddenSize);
-    return linear(sd, out, v.get(a + "out_proj.weight"), v.get(a + "out_proj.bias"));
   }
 
   /**

@@ -1,6 +1,5 @@
 package io.github.stablerep.models.diffusion;
 
-import static io.github.stablerep.models.internal.ImageLayers.attention;
 import static io.github.stablerep.models.internal.ImageLayers.conv2d;
 import static io.github.stablerep.models.internal.ImageLayers.fromTokens;
 import static io.github.stablerep.models.internal.ImageLayers.groupNorm;
@@ -8,9 +7,10 @@ import static io.github.stablerep.models.internal.ImageLayers.linear3d;
 import static io.github.stablerep.models.internal.ImageLayers.silu;
 import static io.github.stablerep.models.internal.ImageLayers.toTokens;
 
+import io.github.stablerep.models.internal.Attention;
 import io.github.stablerep.models.internal.GraphLayers;
 import io.github.stablerep.models.internal.ImageLayers;
-import org.nd4j.autodiff.samediff.SDIndex;
+import io.github.stablerep.models.internal.Mlp;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -95,13 +95,9 @@ final class DiffusionBlocks {
    */
   static SDVariable attentionLayer(ModuleParams p, String key, SDVariable x, SDVariable context, int dim,
       int contextDim, int heads, int headDim, boolean qkvBias) {
-    int inner = heads * headDim;
-    SDVariable kv = context == null ? x : context;
-    int kvDim = context == null ? dim : contextDim;
-    SDVariable q = linear3(p, key + ".to_q", x, dim, inner, qkvBias);
-    SDVariable k = linear3(p, key + ".to_k", kv, kvDim, inner, qkvBias);
-    SDVariable v = linear3(p, key + ".to_v", kv, kvDim, inner, qkvBias);
-    return linear3(p, key + ".to_out.0", attention(p.sd(), q, k, v, heads, headDim), inner, dim, true);
+    Attention attention = Attention.diffusers(dim, heads).headDim(headDim).contextDim(contextDim).qkvBias(qkvBias)
+        .sequence().build();
+    return attention.apply(p, key, x, context, null, null, null);
   }
 
   /**
@@ -134,12 +130,8 @@ final class DiffusionBlocks {
         headDim, false));
     h = h.add(attentionLayer(p, key + ".attn2", layerNorm3(p, key + ".norm2", h, dim), context, dim, contextDim,
         heads, headDim, false));
-    int inner = 4 * dim;
     SDVariable n = sd.reshape(layerNorm3(p, key + ".norm3", h, dim), -1, dim);
-    SDVariable proj = linear(p, key + ".ff.net.0.proj", n, dim, 2 * inner, true);
-    SDVariable value = proj.get(SDIndex.all(), SDIndex.interval(0, inner));
-    SDVariable gate = proj.get(SDIndex.all(), SDIndex.interval(inner, 2 * inner));
-    SDVariable ff = linear(p, key + ".ff.net.2", value.mul(GraphLayers.gelu(sd, gate)), inner, dim, true);
+    SDVariable ff = Mlp.geglu(dim, 4 * dim).apply(p, key + ".ff", n);
     return h.add(sd.reshape(ff, sd.shape(h)));
   }
 

@@ -1,5 +1,6 @@
 package io.github.stablerep.models.diffusion;
 
+import io.github.stablerep.models.internal.LayerParams;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -10,7 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Creates the variables of one diffusers module while its graph is defined. Each variable is
+ * Creates the variables of one diffusers module while its graph is defined, for the shared layers
+ * ({@link LayerParams}) as for the blocks of {@link DiffusionBlocks}. Each variable is
  * named {@code scope + "/" + key} with {@code key} the diffusers state-dict key, so the loader can
  * find every parameter from the graph alone; its shape is ours (conv YXIO, linear [in, out]).
  *
@@ -19,7 +21,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * zeros for norms). In dry mode no array is allocated: placeholders stand in, which is how the
  * expected shapes of an 860 M-parameter model are listed without allocating it.
  */
-final class ModuleParams {
+final class ModuleParams implements LayerParams {
   private final SameDiff sd;
   private final String scope;
   private final DataType dataType;
@@ -37,7 +39,8 @@ final class ModuleParams {
     this.dry = dry;
   }
 
-  SameDiff sd() {
+  @Override
+  public SameDiff sd() {
     return sd;
   }
 
@@ -56,12 +59,14 @@ final class ModuleParams {
   }
 
   /** Linear weight [out, in] in PyTorch, created as [in, out]. */
-  SDVariable linearWeight(String key, int out, int in) {
+  @Override
+  public SDVariable linearWeight(String key, int out, int in) {
     return create(key, new long[] {out, in}, new long[] {in, out}, in, false);
   }
 
   /** A bias of a conv or linear layer with the given fan-in. */
-  SDVariable bias(String key, int size, int fanIn) {
+  @Override
+  public SDVariable bias(String key, int size, int fanIn) {
     return create(key, new long[] {size}, new long[] {size}, fanIn, false);
   }
 

@@ -32,6 +32,15 @@ public final class GraphLayers {
   }
 
   /**
+   * CLIP's QuickGELU, x·σ(1.702x), composed: ND4J's {@code sd.nn.gelu} is this function with 1.702
+   * rounded to float, which in DOUBLE graphs is off by ~1e-8 relative (ClipTextEncoderTest
+   * measures it).
+   */
+  public static SDVariable quickGelu(SameDiff sd, SDVariable x) {
+    return x.mul(sd.nn.sigmoid(x.mul(1.702)));
+  }
+
+  /**
    * LayerNorm over the last axis of a matrix [rows, D], with epsilon.
    *
    * <p>The per-row 1/σ and the per-column γ are applied as one scale matrix, the outer product

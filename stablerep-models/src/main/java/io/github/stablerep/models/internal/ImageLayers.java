@@ -98,30 +98,6 @@ public final class ImageLayers {
     return sd.reshape(y, sd.concat(0, s.get(SDIndex.interval(0, 2)), sd.constant(Nd4j.createFromArray((long) out))));
   }
 
-  /**
-   * Multi-head scaled dot-product attention, softmax(q·kᵀ/√d)·v, per head.
-   *
-   * @param q [N, Tq, heads·d]
-   * @param k [N, Tk, heads·d]
-   * @param v [N, Tk, heads·d]
-   * @return [N, Tq, heads·d]
-   */
-  public static SDVariable attention(SameDiff sd, SDVariable q, SDVariable k, SDVariable v, int heads, int headDim) {
-    SDVariable qh = splitHeads(sd, q.mul(1.0 / Math.sqrt(headDim)), heads, headDim);
-    SDVariable kh = splitHeads(sd, k, heads, headDim);
-    SDVariable vh = splitHeads(sd, v, heads, headDim);
-    SDVariable scores = sd.mmul(qh, kh, false, true, false);   // [N, h, Tq, Tk]
-    SDVariable out = sd.mmul(sd.nn.softmax(scores, 3), vh);     // [N, h, Tq, d]
-    SDVariable s = sd.shape(q);
-    return sd.reshape(sd.permute(out, 0, 2, 1, 3), s);
-  }
-
-  private static SDVariable splitHeads(SameDiff sd, SDVariable x, int heads, int headDim) {
-    SDVariable s = sd.shape(x);
-    SDVariable shape = sd.concat(0, s.get(SDIndex.interval(0, 2)), sd.constant(Nd4j.createFromArray((long) heads, headDim)));
-    return sd.permute(sd.reshape(x, shape), 0, 2, 1, 3);
-  }
-
   /** The batch size of {@code shape} followed by fixed sizes, as a shape for {@code sd.reshape}. */
   private static SDVariable withBatch(SameDiff sd, SDVariable shape, long... rest) {
     return sd.concat(0, shape.get(SDIndex.interval(0, 1)), sd.constant(Nd4j.createFromArray(rest)));

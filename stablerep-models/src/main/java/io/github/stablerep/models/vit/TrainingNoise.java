@@ -46,17 +46,6 @@ final class TrainingNoise {
     return p;
   }
 
-  /**
-   * {@code keep}-probability mask from uniform noise u: 1[u &lt; keep] / keep, so a kept value is
-   * scaled by 1/keep and the expectation is unchanged (inverted dropout, timm's {@code
-   * scale_by_keep}). u &lt; keep has probability keep exactly for u uniform on the 2^24 grid
-   * below; dividing (not multiplying by 1/keep) as PyTorch does.
-   */
-  static SDVariable keepMask(SDVariable u, double keep, DataType type, String name) {
-    SDVariable kept = u.lt(keep).castTo(type);
-    return name == null ? kept.div(keep) : kept.div(name, keep);
-  }
-
   /** The placeholders' names, in registration order. */
   List<String> names() {
     return sites.stream().map(s -> s.placeholder().name()).toList();

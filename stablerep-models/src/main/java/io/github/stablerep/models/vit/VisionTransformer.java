@@ -1,16 +1,19 @@
 package io.github.stablerep.models.vit;
 
 import static com.google.common.base.Preconditions.checkArgument;
-import static io.github.stablerep.models.internal.GraphLayers.gelu;
 import static io.github.stablerep.models.internal.GraphLayers.layerNorm;
-import static io.github.stablerep.models.internal.GraphLayers.linear;
 
+import io.github.stablerep.models.internal.Attention;
+import io.github.stablerep.models.internal.DropPath;
+import io.github.stablerep.models.internal.LayerParams;
+import io.github.stablerep.models.internal.Mlp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.UnaryOperator;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -338,15 +341,20 @@ public final class VisionTransformer {
     Dropout drop = new Dropout(sd, noise, training ? dropout : 0.0);
     Dropout attnDrop = new Dropout(sd, noise, training ? attentionDropout : 0.0);
     h = drop.apply(h, "pos_drop", t, width);
+    LayerParams params = LayerParams.of(sd, v);
+    Attention attention = Attention.timm(width, heads).qkvBias(qkvBias).tokens(t).build();
+    Mlp mlp = Mlp.timm(width, mlpDim, Mlp.Activation.GELU);
     for (int i = 0; i < depth; i++) {
       String b = "blocks." + i + ".";
       double rate = training ? blockDropPathRate(i) : 0.0;
       SDVariable normed1 = layerNorm(sd, h, v.get(b + "norm1.weight"), v.get(b + "norm1.bias"), layerNormEps);
-      SDVariable attn = attention(sd, normed1, v, b, t, drop, attnDrop);
+      SDVariable attn = attention.apply(params, b + "attn", normed1, null, null,
+          attnDrop.at(b + "attn_drop", 1, heads, t, t), drop.at(b + "attn.proj_drop", t, width));
       h = h.add(dropPath(sd, attn, pathNoise, rate, t, b + "drop_path1", masks));
       SDVariable normed2 = layerNorm(sd, h, v.get(b + "norm2.weight"), v.get(b + "norm2.bias"), layerNormEps);
-      SDVariable mlp = mlp(sd, normed2, v, b, t, drop);
-      h = h.add(dropPath(sd, mlp, pathNoise, rate, t, b + "drop_path2", masks));
+      SDVariable y = mlp.apply(params, b + "mlp", normed2, drop.at(b + "mlp.drop1", t, mlpDim),
+          drop.at(b + "mlp.drop2", t, width));
+      h = h.add(dropPath(sd, y, pathNoise, rate, t, b + "drop_path2", masks));
     }
     h = layerNorm(sd, h, v.get("norm.weight"), v.get("norm.bias"), layerNormEps);
 
@@ -375,13 +383,10 @@ public final class VisionTransformer {
     if (rate == 0) {
       return branch;
     }
-    double keep = 1.0 - rate;
     SDVariable u = noise.get(SDIndex.all(), SDIndex.point(masks.size()));  // [N] in [0, 1)
-    SDVariable keepMask = TrainingNoise.keepMask(u, keep, dataType, null);
-    SDVariable mask = sd.reshape(name + "_" + key + ".mask", keepMask, -1, 1, 1);
-    masks.add(mask);
-    SDVariable dropped = sd.reshape(branch, -1, t, width).mul(mask);
-    return sd.reshape(name + "_" + key, dropped, -1, width);
+    DropPath.Masked dropped = DropPath.apply(sd, branch, u, rate, t, width, dataType, name + "_" + key);
+    masks.add(dropped.mask());
+    return dropped.output();
   }
 
   /**
@@ -407,32 +412,13 @@ public final class VisionTransformer {
       }
       String site = name + "_" + key;
       SDVariable u = noise.uniform(sd, site + ".noise", dataType, rowsPerSample, trailing);
-      return x.mul(site, TrainingNoise.keepMask(u, 1.0 - rate, dataType, site + ".mask"));
+      return x.mul(site, DropPath.keepMask(u, 1.0 - rate, dataType, site + ".mask"));
     }
-  }
 
-  /** Multi-head self-attention on [N·T, D]: one qkv projection, heads split, softmax(qkᵀ/√d)v. */
-  private SDVariable attention(
-      SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int t, Dropout drop, Dropout attnDrop) {
-    int headDim = width / heads;
-    SDVariable qkv = linear(sd, x, v.get(b + "attn.qkv.weight"), v.get(b + "attn.qkv.bias"));
-    // [N·T, 3D] -> [N, T, 3, H, d] -> [3, N, H, T, d]: timm's qkv layout (q, k, v each head-major)
-    SDVariable split = sd.permute(sd.reshape(qkv, -1, t, 3, heads, headDim), 2, 0, 3, 1, 4);
-    SDVariable[] parts = sd.unstack(split, 0, 3);
-    SDVariable q = parts[0].mul(1.0 / Math.sqrt(headDim));
-    SDVariable scores = sd.mmul(q, parts[1], false, true, false);      // [N, H, T, T]
-    SDVariable attn = attnDrop.apply(sd.nn.softmax(scores, 3), b + "attn_drop", 1, heads, t, t);
-    SDVariable out = sd.mmul(attn, parts[2]);                            // [N, H, T, d]
-    out = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, width);
-    return drop.apply(linear(sd, out, v.get(b + "attn.proj.weight"), v.get(b + "attn.proj.bias")),
-        b + "attn.proj_drop", t, width);
-  }
-
-  private SDVariable mlp(SameDiff sd, SDVariable x, Map<String, SDVariable> v, String b, int t, Dropout drop) {
-    SDVariable hidden = gelu(sd, linear(sd, x, v.get(b + "mlp.fc1.weight"), v.get(b + "mlp.fc1.bias")));
-    hidden = drop.apply(hidden, b + "mlp.drop1", t, mlpDim);
-    SDVariable y = linear(sd, hidden, v.get(b + "mlp.fc2.weight"), v.get(b + "mlp.fc2.bias"));
-    return drop.apply(y, b + "mlp.drop2", t, width);
+    /** {@link #apply} bound to a site, for the shared layers; null (no op) at rate 0. */
+    UnaryOperator<SDVariable> at(String key, long rowsPerSample, long... trailing) {
+      return rate == 0 ? null : x -> apply(x, key, rowsPerSample, trailing);
+    }
   }
 
   // ---------------------------------------------------------------- weights
