@@ -29,7 +29,10 @@ class LayersTest {
   /** fp32 here against float64 there. */
   static final double FLOAT_TOL = 1e-5;
 
-  /** Creates each requested parameter from a torch state dict (Linear transposed) and records the keys asked for. */
+  /**
+   * Creates each requested parameter from a torch state dict (Linear transposed), or
+   * uninitialised when there is none, and records the keys asked for.
+   */
   static final class TorchParams implements LayerParams {
     final SameDiff sd;
     final Map<String, INDArray> torch;
@@ -49,6 +52,10 @@ class LayersTest {
 
     @Override
     public SDVariable linearWeight(String key, int out, int in) {
+      if (torch == null) {
+        requested.add(key);
+        return sd.var(key, type, in, out);
+      }
       INDArray w = take(key);
       assertThat(w.shape()).as(key).containsExactly(out, in);
       return sd.var(key, w.transpose().dup('c').castTo(type));
@@ -56,6 +63,10 @@ class LayersTest {
 
     @Override
     public SDVariable bias(String key, int size, int fanIn) {
+      if (torch == null) {
+        requested.add(key);
+        return sd.var(key, type, size);
+      }
       INDArray b = take(key);
       assertThat(b.shape()).as(key).containsExactly(size);
       return sd.var(key, b.castTo(type));
@@ -186,31 +197,13 @@ class LayersTest {
 
   /** Recording only: which torch keys a layer asks for under a prefix. */
   static List<String> keysOf(Attention a, boolean context) {
-    List<String> keys = new ArrayList<>();
     SameDiff sd = SameDiff.create();
-    LayerParams p = new LayerParams() {
-      @Override
-      public SameDiff sd() {
-        return sd;
-      }
-
-      @Override
-      public SDVariable linearWeight(String key, int out, int in) {
-        keys.add(key);
-        return sd.var(key, DataType.FLOAT, in, out);
-      }
-
-      @Override
-      public SDVariable bias(String key, int size, int fanIn) {
-        keys.add(key);
-        return sd.var(key, DataType.FLOAT, size);
-      }
-    };
+    TorchParams p = new TorchParams(sd, null, DataType.FLOAT);
     SDVariable x = context ? sd.placeHolder("x", DataType.FLOAT, -1, -1, a.dim())
         : sd.placeHolder("x", DataType.FLOAT, -1, a.dim());
     SDVariable ctx = context ? sd.placeHolder("c", DataType.FLOAT, -1, -1, a.contextDim()) : null;
     a.apply(p, "blocks.0.attn", x, ctx, null, null, null);
-    return keys;
+    return p.requested;
   }
 
   @Test
