@@ -35,7 +35,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * graphs, numbers and speed are unchanged: q is scaled by 1/√d as soon as it is a tensor of its
  * own (after the projection when separate, after the head split when fused), heads are split by
  * reshape and permute to [N, heads, T, d], and the two matrix products are {@code sd.mmul} on
- * rank 4 ({@code sd.batchMmul} corrupts the heap in M2.1, see the project's ND4J notes). Not
+ * rank 4 ({@code sd.batchMmul} corrupts the heap in M2.1, see docs/ARCHITECTURE.md). Not
  * part of the public API.
  */
 public final class Attention {
