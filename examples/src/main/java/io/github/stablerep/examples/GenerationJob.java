@@ -3,6 +3,7 @@ package io.github.stablerep.examples;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.augment.GeneratedImages;
+import io.github.stablerep.augment.data.CaptionList;
 import io.github.stablerep.augment.Images;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.augment.data.CaptionGroup;
@@ -27,7 +28,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Pattern;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -68,7 +68,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 public final class GenerationJob {
   /** The manifest's file name inside the output folder. */
   public static final String MANIFEST = "manifest.tsv";
-  private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*");
 
   /** Progress of a run. */
   public interface Listener {
@@ -124,57 +123,7 @@ public final class GenerationJob {
    * @throws IllegalArgumentException naming the file when it is missing, not UTF-8 or malformed
    */
   public static List<Caption> readCaptions(Path file) throws IOException {
-    checkArgument(file != null && Files.isRegularFile(file), "captions: expected a text or TSV file, found %s",
-        file == null ? "null" : file + " (missing or not a file)");
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (java.nio.charset.CharacterCodingException e) {
-      // the JDK's message is "Input length = 1", naming neither file nor problem
-      throw new IllegalArgumentException("captions " + file + ": expected UTF-8 text, found malformed bytes", e);
-    }
-    List<String> records = new ArrayList<>();
-    List<Integer> lineNos = new ArrayList<>();
-    for (int i = 0; i < lines.size(); i++) {
-      String l = lines.get(i);
-      if (i == 0 && l.startsWith("\uFEFF")) {
-        l = l.substring(1);
-      }
-      if (l.endsWith("\r")) {
-        l = l.substring(0, l.length() - 1);
-      }
-      if (!l.isBlank()) {
-        records.add(l);
-        lineNos.add(i + 1);
-      }
-    }
-    checkArgument(!records.isEmpty(), "captions %s: expected at least one caption, found none", file);
-    boolean tsv = records.get(0).contains("\t");
-    int start = tsv && records.get(0).equals("caption_id\tcaption") ? 1 : 0;
-    List<Caption> out = new ArrayList<>();
-    Set<String> ids = new HashSet<>();
-    for (int r = start; r < records.size(); r++) {
-      String where = file + ":" + lineNos.get(r);
-      String id;
-      String text;
-      if (tsv) {
-        String[] f = records.get(r).split("\t", -1);
-        checkArgument(f.length == 2, "%s: expected 2 tab-separated fields (caption_id, caption), found %s", where,
-            f.length);
-        id = f[0];
-        text = f[1];
-        checkArgument(SAFE_ID.matcher(id).matches(),
-            "%s: caption_id: expected letters, digits, '.', '_' or '-' (it names a folder), found \"%s\"", where, id);
-      } else {
-        checkArgument(!records.get(r).contains("\t"),
-            "%s: expected a caption without tabs (the first line has none, so this is a plain caption file)", where);
-        id = String.valueOf(out.size());
-        text = records.get(r);
-      }
-      checkArgument(ids.add(id), "%s: expected unique caption ids, found \"%s\" again", where, id);
-      out.add(new Caption(id, text));
-    }
-    return out;
+    return CaptionList.read(file).stream().map(e -> new Caption(e.id(), e.text())).toList();
   }
 
   /** Runs (or resumes) the job; see the class comment. */

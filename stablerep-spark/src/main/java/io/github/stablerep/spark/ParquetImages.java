@@ -3,6 +3,7 @@ package io.github.stablerep.spark;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.augment.data.CaptionDataset;
+import io.github.stablerep.augment.data.CaptionList;
 import io.github.stablerep.augment.data.CaptionManifest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +21,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
@@ -46,7 +46,6 @@ public final class ParquetImages {
 
   /** The manifest's file name inside the output folder, as {@code GenerationJob} names it. */
   public static final String MANIFEST = "manifest.tsv";
-  private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]*");
 
   private ParquetImages() {}
 
@@ -87,7 +86,7 @@ public final class ParquetImages {
         while ((g = reader.read()) != null) {
           GroupType t = g.getType();
           String id = captionId(f, g, t);
-          checkArgument(SAFE_ID.matcher(id).matches(), "%s: caption_id: expected letters, digits, '.', '_' or '-' "
+          checkArgument(CaptionList.isSafeId(id), "%s: caption_id: expected letters, digits, '.', '_' or '-' "
               + "(it names a folder), found \"%s\"", f, id);
           String caption = field(f, t, "caption", PrimitiveType.PrimitiveTypeName.BINARY) ? g.getString("caption", 0)
               : null;

@@ -2,6 +2,7 @@ package io.github.stablerep.spark.cli;
 
 import io.github.stablerep.augment.ImageDecodeException;
 import io.github.stablerep.augment.data.CaptionDatasetException;
+import io.github.stablerep.augment.data.CaptionList;
 import io.github.stablerep.core.io.SafeTensorsException;
 import io.github.stablerep.eval.EvalPreprocessing;
 import io.github.stablerep.eval.KnnClassifier;
@@ -21,11 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
@@ -225,60 +224,9 @@ public final class SparkCli implements Runnable {
       throw new IllegalArgumentException("--captions: expected a text/TSV file or a Parquet folder, found " + file
           + " (no such file)");
     }
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (java.nio.charset.CharacterCodingException e) {
-      throw new IllegalArgumentException("--captions " + file + ": expected UTF-8 text, found malformed bytes", e);
-    }
     List<Row> rows = new ArrayList<>();
-    boolean tsv = false;
-    boolean first = true;
-    Set<String> ids = new HashSet<>();
-    for (int i = 0; i < lines.size(); i++) {
-      String l = lines.get(i);
-      if (i == 0 && l.startsWith("\uFEFF")) {
-        l = l.substring(1);
-      }
-      if (l.endsWith("\r")) {
-        l = l.substring(0, l.length() - 1);
-      }
-      if (l.isBlank()) {
-        continue;
-      }
-      if (first) {
-        tsv = l.contains("\t");
-        first = false;
-        if (tsv && l.equals("caption_id\tcaption")) {
-          continue;
-        }
-      }
-      String id;
-      String text;
-      if (tsv) {
-        String[] f = l.split("\t", -1);
-        if (f.length != 2) {
-          throw new IllegalArgumentException(file + ":" + (i + 1) + ": expected 2 tab-separated fields (caption_id,"
-              + " caption), found " + f.length);
-        }
-        id = f[0];
-        text = f[1];
-      } else {
-        if (l.contains("\t")) {
-          throw new IllegalArgumentException(file + ":" + (i + 1) + ": expected a caption without tabs (the first"
-              + " line has none, so this is a plain caption file)");
-        }
-        id = Integer.toString(rows.size());
-        text = l;
-      }
-      if (!ids.add(id)) {
-        throw new IllegalArgumentException(file + ":" + (i + 1) + ": expected unique caption ids, found \"" + id
-            + "\" again");
-      }
-      rows.add(RowFactory.create(id, text));
-    }
-    if (rows.isEmpty()) {
-      throw new IllegalArgumentException("--captions " + file + ": expected at least one caption, found none");
+    for (CaptionList.Entry e : CaptionList.read(file)) {
+      rows.add(RowFactory.create(e.id(), e.text()));
     }
     StructType schema = new StructType().add("caption_id", DataTypes.StringType, false)
         .add("caption", DataTypes.StringType, false);
