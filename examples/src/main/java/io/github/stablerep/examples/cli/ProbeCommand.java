@@ -1,6 +1,7 @@
 package io.github.stablerep.examples.cli;
 
 import io.github.stablerep.core.io.Npy;
+import io.github.stablerep.core.io.StrictJson;
 import io.github.stablerep.eval.KnnClassifier;
 import io.github.stablerep.eval.LinearProbe;
 import io.github.stablerep.eval.LinearProbeModel;
@@ -156,7 +157,7 @@ final class ProbeCommand extends CliCommand {
       kn.put("temperature", knnTemperature);
       json.put("knn", kn);
     }
-    writeAtomically(outputFile("--out", outFile), Json.write(json));
+    writeAtomically(outputFile("--out", outFile), StrictJson.writePretty(json));
 
     out.println(table(linear, knnResult));
     out.printf("probe: result -> %s%n", outFile);
@@ -172,16 +173,21 @@ final class ProbeCommand extends CliCommand {
 
   static Map<String, Object> result(ProbeResult r) {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("top1", r.top1());
-    m.put("mean_per_class_accuracy", r.meanPerClassAccuracy());
-    m.put("map11", r.meanAveragePrecision());
-    m.put("lambda", r.lambda());
+    m.put("top1", finiteOrNull(r.top1()));
+    m.put("mean_per_class_accuracy", finiteOrNull(r.meanPerClassAccuracy()));
+    m.put("map11", finiteOrNull(r.meanAveragePrecision()));
+    m.put("lambda", finiteOrNull(r.lambda()));
     m.put("classes", r.numClasses());
     List<Object> curve = new ArrayList<>();
-    r.validationCurve().forEach((l, acc) -> curve.add(List.of(l, acc)));
+    r.validationCurve().forEach((l, acc) -> curve.add(Arrays.asList(finiteOrNull(l), finiteOrNull(acc))));
     m.put("validation_curve", curve);
     m.put("confusion", r.confusionMatrix());
     return m;
+  }
+
+  /** JSON has no NaN (e.g. mAP of a class without positives): such a value is written as null. */
+  private static Double finiteOrNull(double v) {
+    return Double.isFinite(v) ? v : null;
   }
 
   static String table(ProbeResult linear, ProbeResult knn) {

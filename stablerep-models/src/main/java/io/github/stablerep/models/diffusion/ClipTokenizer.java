@@ -2,6 +2,7 @@ package io.github.stablerep.models.diffusion;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.io.StrictJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,9 +27,6 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.core.JsonProcessingException;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * CLIP's byte-level BPE tokenizer, as openai/CLIP's {@code simple_tokenizer.py} and Hugging
@@ -89,7 +86,8 @@ public final class ClipTokenizer {
       "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
       Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS);
   private static final Pattern WHITESPACE = Pattern.compile("\\s+", Pattern.UNICODE_CHARACTER_CLASS);
-  private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** tokenizer_config.json nests a few levels (added_tokens_decoder); deeper text is hostile. */
+  private static final int TOKENIZER_CONFIG_DEPTH = 16;
 
   /** Which reference's text cleanup to apply before BPE. */
   public enum Cleanup {
@@ -267,19 +265,20 @@ public final class ClipTokenizer {
     if (!Files.exists(config)) {
       return tok;
     }
-    JsonNode root = readJson(config);
-    checkArgument(root.isObject(), "%s: expected a JSON object, found %s", config, root.getNodeType());
-    JsonNode pad = root.get("pad_token");
-    if (pad != null && !pad.isNull()) {
-      JsonNode content = pad.isObject() ? pad.get("content") : pad;
-      checkArgument(content != null && content.isTextual(),
-          "%s: key 'pad_token': expected a string or {\"content\": string}, found %s", config, pad);
-      tok = tok.withPadToken(content.textValue());
+    Object parsed = readJson(config, TOKENIZER_CONFIG_DEPTH);
+    checkArgument(parsed instanceof Map, "%s: expected a JSON object, found %s", config, StrictJson.typeName(parsed));
+    Map<?, ?> root = (Map<?, ?>) parsed;
+    Object pad = root.get("pad_token");
+    if (pad != null && pad != StrictJson.NULL) {
+      Object content = pad instanceof Map ? ((Map<?, ?>) pad).get("content") : pad;
+      checkArgument(content instanceof String,
+          "%s: key 'pad_token': expected a string or {\"content\": string}, found %s", config, shown(pad));
+      tok = tok.withPadToken((String) content);
     }
-    JsonNode max = root.get("model_max_length");
+    Object max = root.get("model_max_length");
     // tokenizers without a limit store a huge sentinel (1e30); only a real length applies
-    if (max != null && max.isNumber() && max.doubleValue() >= 2 && max.doubleValue() <= 1_000_000) {
-      tok = tok.withContextLength(max.intValue());
+    if (max instanceof Number && ((Number) max).doubleValue() >= 2 && ((Number) max).doubleValue() <= 1_000_000) {
+      tok = tok.withContextLength(((Number) max).intValue());
     }
     return tok;
   }
@@ -517,15 +516,15 @@ public final class ClipTokenizer {
   // ---------------------------------------------------------------- file parsing
 
   private static Map<String, Integer> parseVocab(Path vocabJson) {
-    JsonNode root = readJson(vocabJson);
-    checkArgument(root.isObject(), "%s: expected a JSON object of token -> id, found %s", vocabJson, root.getNodeType());
+    Object root = readJson(vocabJson, 1);
+    checkArgument(root instanceof Map, "%s: expected a JSON object of token -> id, found %s", vocabJson,
+        StrictJson.typeName(root));
     Map<String, Integer> encoder = new HashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      JsonNode v = e.getValue();
-      checkArgument(v.isIntegralNumber() && v.canConvertToInt() && v.intValue() >= 0,
-          "%s: token '%s': expected an id >= 0, found %s", vocabJson, e.getKey(), v);
-      encoder.put(e.getKey(), v.intValue());
+    for (Map.Entry<?, ?> e : ((Map<?, ?>) root).entrySet()) {
+      Long v = StrictJson.exactLong(e.getValue());
+      checkArgument(v != null && v >= 0 && v <= Integer.MAX_VALUE,
+          "%s: token '%s': expected an id >= 0, found %s", vocabJson, e.getKey(), shown(e.getValue()));
+      encoder.put((String) e.getKey(), v.intValue());
     }
     checkArgument(!encoder.isEmpty(), "%s: expected a vocabulary, found an empty object", vocabJson);
     return encoder;
@@ -561,14 +560,21 @@ public final class ClipTokenizer {
     return ranks;
   }
 
-  private static JsonNode readJson(Path file) {
+  /** Python's json (which wrote these files) may emit NaN / Infinity; they parse, as there. */
+  private static Object readJson(Path file, int maxDepth) {
     String text = decodeUtf8(readBytes(file), file.toString());
     try {
-      return MAPPER.readTree(text);
-    } catch (JsonProcessingException e) {
-      String where = e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr();
-      throw new IllegalArgumentException(file + where + ": expected JSON, found malformed JSON ("
-          + e.getOriginalMessage() + ")", e);
+      return StrictJson.parsePythonJson(text, maxDepth);
+    } catch (StrictJson.SyntaxException e) {
+      throw new IllegalArgumentException(file + ": expected JSON, found malformed JSON (" + e.getMessage() + ")", e);
+    }
+  }
+
+  private static String shown(Object v) {
+    try {
+      return abbreviate(StrictJson.write(v));
+    } catch (IllegalArgumentException e) {
+      return String.valueOf(v);  // NaN or an infinity
     }
   }
 

@@ -3,18 +3,16 @@ package io.github.stablerep.models.diffusion;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import com.google.common.collect.ImmutableList;
+import io.github.stablerep.core.io.StrictJson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import org.nd4j.shade.jackson.core.JsonParser;
-import org.nd4j.shade.jackson.core.JsonProcessingException;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * One component's {@code config.json} (or {@code scheduler_config.json}) from a diffusers model
@@ -22,17 +20,20 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * keys are allowed; a known key with the wrong type fails with the file, the key, the expected
  * and the found type. Getters with a default mirror diffusers' own constructor defaults, which
  * apply when a key is absent or JSON {@code null}.
+ *
+ * <p>Parsed with {@link StrictJson#parsePythonJson}: Python's json writes {@code float('-inf')}
+ * as {@code -Infinity}, and diffusers saves DPM-Solver configs with {@code "lambda_min_clipped":
+ * -Infinity}, so the non-standard literals parse; a key given twice is an error (Python keeps
+ * the last silently); nesting is bounded by {@value #MAX_DEPTH}.
  */
 public final class DiffusersConfig {
-  // Python's json writes float('-inf') as -Infinity, and diffusers saves DPM-Solver configs with
-  // "lambda_min_clipped": -Infinity, so the non-standard literals must parse.
-  private static final ObjectMapper MAPPER =
-      new ObjectMapper().enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS);
+  /** Diffusers configs nest at most a few levels (lists of lists); deeper text is hostile. */
+  static final int MAX_DEPTH = 16;
 
   private final String source;
-  private final JsonNode root;
+  private final Map<String, Object> root;
 
-  private DiffusersConfig(String source, JsonNode root) {
+  private DiffusersConfig(String source, Map<String, Object> root) {
     this.source = source;
     this.root = root;
   }
@@ -50,18 +51,19 @@ public final class DiffusersConfig {
   }
 
   /** Parses JSON text; {@code source} names it in errors (a path, or "inline"). */
+  @SuppressWarnings("unchecked")
   public static DiffusersConfig parse(String json, String source) {
     checkArgument(json != null, "json: expected JSON text, found null");
-    JsonNode node;
+    Object node;
     try {
-      node = MAPPER.readTree(json);
-    } catch (JsonProcessingException e) {
+      node = StrictJson.parsePythonJson(json, MAX_DEPTH);
+    } catch (StrictJson.SyntaxException e) {
       throw new IllegalArgumentException(
-          "config " + source + ": expected a JSON object, found malformed JSON (" + e.getOriginalMessage() + ")", e);
+          "config " + source + ": expected a JSON object, found malformed JSON (" + e.getMessage() + ")", e);
     }
-    checkArgument(node != null && node.isObject(),
-        "config %s: expected a JSON object at the top level, found %s", source, node == null ? "nothing" : node.getNodeType());
-    return new DiffusersConfig(source, node);
+    checkArgument(node instanceof Map,
+        "config %s: expected a JSON object at the top level, found %s", source, nodeType(node));
+    return new DiffusersConfig(source, (Map<String, Object>) node);
   }
 
   /** Where this config came from, for messages. */
@@ -71,17 +73,13 @@ public final class DiffusersConfig {
 
   /** Whether the key is present with a non-null value. */
   public boolean has(String key) {
-    JsonNode n = root.get(key);
-    return n != null && !n.isNull();
+    Object n = root.get(key);
+    return n != null && n != StrictJson.NULL;
   }
 
   /** The keys present, in file order. */
   public List<String> keys() {
-    List<String> keys = new ArrayList<>();
-    for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
-      keys.add(it.next());
-    }
-    return keys;
+    return new ArrayList<>(root.keySet());
   }
 
   public int getInt(String key, int defaultValue) {
@@ -89,22 +87,24 @@ public final class DiffusersConfig {
   }
 
   public int getInt(String key) {
-    JsonNode n = required(key);
-    if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+    Object n = required(key);
+    Long v = StrictJson.exactLong(n);
+    if (v == null || v != v.intValue()) {
       throw typeError(key, "an integer", n);
     }
-    return n.intValue();
+    return v.intValue();
   }
 
   public long getLong(String key, long defaultValue) {
     if (!has(key)) {
       return defaultValue;
     }
-    JsonNode n = root.get(key);
-    if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+    Object n = root.get(key);
+    Long v = StrictJson.exactLong(n);
+    if (v == null) {
       throw typeError(key, "an integer", n);
     }
-    return n.longValue();
+    return v;
   }
 
   public double getDouble(String key, double defaultValue) {
@@ -112,22 +112,22 @@ public final class DiffusersConfig {
   }
 
   public double getDouble(String key) {
-    JsonNode n = required(key);
-    if (!n.isNumber()) {
+    Object n = required(key);
+    if (!isNumber(n)) {
       throw typeError(key, "a number", n);
     }
-    return n.doubleValue();
+    return ((Number) n).doubleValue();
   }
 
   public boolean getBoolean(String key, boolean defaultValue) {
     if (!has(key)) {
       return defaultValue;
     }
-    JsonNode n = root.get(key);
-    if (!n.isBoolean()) {
+    Object n = root.get(key);
+    if (!(n instanceof Boolean)) {
       throw typeError(key, "true or false", n);
     }
-    return n.booleanValue();
+    return (Boolean) n;
   }
 
   public String getString(String key, String defaultValue) {
@@ -135,11 +135,11 @@ public final class DiffusersConfig {
   }
 
   public String getString(String key) {
-    JsonNode n = required(key);
-    if (!n.isTextual()) {
+    Object n = required(key);
+    if (!(n instanceof String)) {
       throw typeError(key, "a string", n);
     }
-    return n.textValue();
+    return (String) n;
   }
 
   /** An optional string (absent or null gives empty). */
@@ -153,22 +153,27 @@ public final class DiffusersConfig {
    * many times, and checks a list's length against it.
    */
   public ImmutableList<Integer> getIntList(String key, int broadcastTo) {
-    JsonNode n = required(key);
+    Object n = required(key);
     ImmutableList.Builder<Integer> out = ImmutableList.builder();
-    if (n.isIntegralNumber() && broadcastTo > 0) {
+    Long scalar = StrictJson.exactLong(n);
+    if (scalar != null && broadcastTo > 0) {
+      if (scalar != scalar.intValue()) {
+        throw typeError(key, "a list of integers", n);
+      }
       for (int i = 0; i < broadcastTo; i++) {
-        out.add(n.intValue());
+        out.add(scalar.intValue());
       }
       return out.build();
     }
-    if (!n.isArray()) {
+    if (!(n instanceof List)) {
       throw typeError(key, "a list of integers", n);
     }
-    for (JsonNode e : n) {
-      if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+    for (Object e : (List<?>) n) {
+      Long v = StrictJson.exactLong(e);
+      if (v == null || v != v.intValue()) {
         throw typeError(key, "a list of integers", n);
       }
-      out.add(e.intValue());
+      out.add(v.intValue());
     }
     ImmutableList<Integer> list = out.build();
     checkArgument(broadcastTo <= 0 || list.size() == broadcastTo,
@@ -177,53 +182,86 @@ public final class DiffusersConfig {
   }
 
   public ImmutableList<String> getStringList(String key) {
-    JsonNode n = required(key);
-    if (!n.isArray()) {
+    Object n = required(key);
+    if (!(n instanceof List)) {
       throw typeError(key, "a list of strings", n);
     }
     ImmutableList.Builder<String> out = ImmutableList.builder();
-    for (JsonNode e : n) {
-      if (!e.isTextual()) {
+    for (Object e : (List<?>) n) {
+      if (!(e instanceof String)) {
         throw typeError(key, "a list of strings", n);
       }
-      out.add(e.textValue());
+      out.add((String) e);
     }
     return out.build();
   }
 
   /** A list of numbers, such as {@code trained_betas}. */
   public double[] getDoubleArray(String key) {
-    JsonNode n = required(key);
-    if (!n.isArray()) {
+    Object n = required(key);
+    if (!(n instanceof List)) {
       throw typeError(key, "a list of numbers", n);
     }
-    double[] out = new double[n.size()];
+    List<?> list = (List<?>) n;
+    double[] out = new double[list.size()];
     for (int i = 0; i < out.length; i++) {
-      if (!n.get(i).isNumber()) {
+      if (!isNumber(list.get(i))) {
         throw typeError(key, "a list of numbers", n);
       }
-      out[i] = n.get(i).doubleValue();
+      out[i] = ((Number) list.get(i)).doubleValue();
     }
     return out;
   }
 
-  private JsonNode required(String key) {
+  private static boolean isNumber(Object n) {
+    return n instanceof BigDecimal || n instanceof Double;
+  }
+
+  private Object required(String key) {
     checkArgument(key != null, "key: expected a config key, found null");
-    JsonNode n = root.get(key);
-    if (n == null || n.isNull()) {
+    Object n = root.get(key);
+    if (n == null || n == StrictJson.NULL) {
       throw new IllegalArgumentException(
           "config " + source + ": expected key '" + key + "', found it " + (n == null ? "missing" : "null"));
     }
     return n;
   }
 
-  private IllegalArgumentException typeError(String key, String expected, JsonNode found) {
-    String shown = found.toString();
+  /** The JSON type in the words earlier versions of these messages used (Jackson's node types). */
+  private static String nodeType(Object n) {
+    if (n instanceof Map) {
+      return "OBJECT";
+    } else if (n instanceof List) {
+      return "ARRAY";
+    } else if (n instanceof String) {
+      return "STRING";
+    } else if (isNumber(n)) {
+      return "NUMBER";
+    } else if (n instanceof Boolean) {
+      return "BOOLEAN";
+    }
+    return "NULL";
+  }
+
+  private IllegalArgumentException typeError(String key, String expected, Object found) {
+    String shown = shown(found);
     if (shown.length() > 80) {
       shown = shown.substring(0, 77) + "...";
     }
     return new IllegalArgumentException(
-        "config " + source + ": key '" + key + "': expected " + expected + ", found " + found.getNodeType() + " " + shown);
+        "config " + source + ": key '" + key + "': expected " + expected + ", found " + nodeType(found) + " " + shown);
+  }
+
+  /** Non-finite numbers have no strict JSON form; they are shown as Python writes them. */
+  private static String shown(Object found) {
+    if (found instanceof Double d) {
+      return d.isNaN() ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
+    }
+    try {
+      return StrictJson.write(found);
+    } catch (IllegalArgumentException e) {
+      return String.valueOf(found);
+    }
   }
 
   @Override
