@@ -2,12 +2,15 @@ package io.github.stablerep.models.vit;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.io.StrictJson;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
+import java.util.Set;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -402,6 +405,98 @@ public final class ProjectionHead {
 
   public String variablePrefix() {
     return prefix;
+  }
+
+  // ---------------------------------------------------------------- config
+
+  /** {@code _class_name} of this head's config. */
+  public static final String CONFIG_CLASS_NAME = "ProjectionHead";
+
+  private static final Map<String, String> CONFIG_FIELD_OF = Map.of(
+      "inputDim", "input_dim", "hiddenDim", "hidden_dim", "outputDim", "output_dim", "layers", "layers",
+      "batchNorm", "batch_norm", "bnEps", "bn_eps", "bnMomentum", "bn_momentum", "seed", "seed",
+      "variablePrefix", "variable_prefix");
+
+  /**
+   * This head's configuration as compact JSON: the builder's settings in snake case ({@code
+   * input_dim}, {@code hidden_dim}, {@code output_dim}, {@code layers}, {@code batch_norm},
+   * {@code bn_eps}, {@code bn_momentum}, {@code seed}, {@code variable_prefix}), plus {@code
+   * _class_name} = {@value #CONFIG_CLASS_NAME} and {@code _config_version} = 1. {@link
+   * #fromConfig} of it gives an equal head.
+   */
+  public String toConfig() {
+    Map<String, Object> m = ConfigJson.start(CONFIG_CLASS_NAME);
+    m.put("input_dim", inputDim);
+    m.put("hidden_dim", hiddenDim);
+    m.put("output_dim", outputDim);
+    m.put("layers", layers);
+    m.put("batch_norm", batchNorm);
+    m.put("bn_eps", bnEps);
+    m.put("bn_momentum", bnMomentum);
+    m.put("seed", seed);
+    m.put("variable_prefix", prefix);
+    return StrictJson.write(m);
+  }
+
+  /**
+   * The head a {@link #toConfig} text describes; absent (or null) fields take the builder's
+   * defaults.
+   *
+   * @throws IllegalArgumentException naming the field, what was expected and what was found, for
+   *     malformed JSON, a wrong type, an out-of-range value, an unknown field or another {@code
+   *     _class_name}
+   */
+  public static ProjectionHead fromConfig(String json) {
+    ConfigJson c = ConfigJson.parse(CONFIG_CLASS_NAME, json, Set.copyOf(CONFIG_FIELD_OF.values()));
+    Builder b = builder();
+    if (c.has("input_dim")) {
+      b.inputDim(c.integer("input_dim"));
+    }
+    if (c.has("hidden_dim")) {
+      b.hiddenDim(c.integer("hidden_dim"));
+    }
+    if (c.has("output_dim")) {
+      b.outputDim(c.integer("output_dim"));
+    }
+    if (c.has("layers")) {
+      b.layers(c.integer("layers"));
+    }
+    if (c.has("batch_norm")) {
+      b.batchNorm(c.bool("batch_norm"));
+    }
+    if (c.has("bn_eps")) {
+      b.bnEps(c.number("bn_eps"));
+    }
+    if (c.has("bn_momentum")) {
+      b.bnMomentum(c.number("bn_momentum"));
+    }
+    if (c.has("seed")) {
+      b.seed(c.longValue("seed"));
+    }
+    if (c.has("variable_prefix")) {
+      b.variablePrefix(c.string("variable_prefix"));
+    }
+    return c.build(b::build, CONFIG_FIELD_OF);
+  }
+
+  /** Equal when every setting is. */
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof ProjectionHead h)) {
+      return false;
+    }
+    return inputDim == h.inputDim && hiddenDim == h.hiddenDim && outputDim == h.outputDim && layers == h.layers
+        && batchNorm == h.batchNorm && bnEps == h.bnEps && bnMomentum == h.bnMomentum && seed == h.seed
+        && prefix.equals(h.prefix);
+  }
+
+  @Override
+  public int hashCode() {
+    // + 0.0 maps -0.0 to 0.0, which equals() (==) does not tell apart
+    return Objects.hash(inputDim, hiddenDim, outputDim, layers, batchNorm, bnEps + 0.0, bnMomentum + 0.0, seed, prefix);
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.github.stablerep.models.vit;
 import static com.google.common.base.Preconditions.checkArgument;
 import static io.github.stablerep.models.internal.GraphLayers.layerNorm;
 
+import io.github.stablerep.core.io.StrictJson;
 import io.github.stablerep.models.internal.Attention;
 import io.github.stablerep.models.internal.DropPath;
 import io.github.stablerep.models.internal.LayerParams;
@@ -12,7 +13,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -469,6 +472,164 @@ public final class VisionTransformer {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(layout != null, "layout: expected TIMM or TORCHVISION, found null");
     return VitWeights.exportFrom(this, sd, layout);
+  }
+
+  // ---------------------------------------------------------------- config
+
+  /** {@code _class_name} of this model's config. */
+  public static final String CONFIG_CLASS_NAME = "VisionTransformer";
+
+  private static final Map<String, String> CONFIG_FIELD_OF = Map.ofEntries(
+      Map.entry("preset", "preset"), Map.entry("imageSize", "img_size"), Map.entry("patchSize", "patch_size"),
+      Map.entry("width", "embed_dim"), Map.entry("depth", "depth"), Map.entry("heads", "num_heads"),
+      Map.entry("mlpRatio", "mlp_ratio"), Map.entry("qkvBias", "qkv_bias"),
+      Map.entry("layerNormEps", "layer_norm_eps"), Map.entry("pooling", "global_pool"),
+      Map.entry("dropPathRate", "drop_path_rate"), Map.entry("dropout", "drop_rate"),
+      Map.entry("attentionDropout", "attn_drop_rate"), Map.entry("seed", "seed"), Map.entry("name", "name"),
+      Map.entry("dataType", "dtype"));
+  private static final List<String> POOLS = List.of("token", "avg");
+  private static final List<String> DTYPES = List.of("float32", "float64");
+
+  /**
+   * This model's configuration as JSON, everything {@link #fromConfig} needs to build an equal
+   * model (and, with the same seed, the same initial weights): the role of diffusers' {@code
+   * config.json} and timm's {@code pretrained_cfg}. Fields are named as timm's {@code
+   * VisionTransformer} arguments where timm has one ({@code img_size} as [height, width], {@code
+   * patch_size}, {@code embed_dim}, {@code depth}, {@code num_heads}, {@code mlp_ratio}, {@code
+   * qkv_bias}, {@code global_pool} "token" or "avg", {@code drop_rate}, {@code attn_drop_rate},
+   * {@code drop_path_rate}), else after the builder: {@code layer_norm_eps}, {@code preset}
+   * (the preset's name), {@code seed}, {@code name} (the variable prefix) and {@code dtype}
+   * ("float32" or "float64"); plus {@code _class_name} = {@value #CONFIG_CLASS_NAME} and {@code
+   * _config_version} = 1. Every value is written in full (not only those that differ from the
+   * preset), so the text describes the architecture on its own. Compact JSON, one line.
+   */
+  public String toConfig() {
+    Map<String, Object> m = ConfigJson.start(CONFIG_CLASS_NAME);
+    m.put("preset", preset.name());
+    m.put("img_size", List.of(imageHeight, imageWidth));
+    m.put("patch_size", patchSize);
+    m.put("embed_dim", width);
+    m.put("depth", depth);
+    m.put("num_heads", heads);
+    m.put("mlp_ratio", mlpRatio);
+    m.put("qkv_bias", qkvBias);
+    m.put("layer_norm_eps", layerNormEps);
+    m.put("global_pool", pooling == Pooling.CLASS_TOKEN ? "token" : "avg");
+    m.put("drop_rate", dropout);
+    m.put("attn_drop_rate", attentionDropout);
+    m.put("drop_path_rate", dropPathRate);
+    m.put("seed", seed);
+    m.put("name", name);
+    m.put("dtype", dataType == DataType.FLOAT ? "float32" : "float64");
+    return StrictJson.write(m);
+  }
+
+  /**
+   * The model a {@link #toConfig} text describes: {@code fromConfig(vit.toConfig())} equals
+   * {@code vit}. Fields that are absent (or JSON null) take the builder's defaults, and fields
+   * given equal to the preset's stay implicit (so {@code toBuilder().preset(..)} behaves as for
+   * the original); {@code img_size} may also be one number, as timm allows.
+   *
+   * @throws IllegalArgumentException naming the field, what was expected and what was found, for
+   *     malformed JSON, a field of the wrong type, an out-of-range value (as {@link
+   *     Builder#build()} checks it), an unknown field, or another {@code _class_name}
+   */
+  public static VisionTransformer fromConfig(String json) {
+    ConfigJson c = ConfigJson.parse(CONFIG_CLASS_NAME, json, Set.copyOf(CONFIG_FIELD_OF.values()));
+    Builder b = builder();
+    if (c.has("preset")) {
+      List<String> presets = Arrays.stream(VitPreset.values()).map(Enum::name).toList();
+      b.preset(VitPreset.valueOf(c.oneOf("preset", presets)));
+    }
+    if (c.has("img_size")) {
+      List<?> size = c.listOrNull("img_size");
+      if (size == null) {
+        b.imageSize(c.integer("img_size"));
+      } else {
+        if (size.size() != 2) {
+          throw c.error("img_size", "one size or [height, width]", c.shown("img_size"));
+        }
+        Long h = StrictJson.exactLong(size.get(0));
+        Long w = StrictJson.exactLong(size.get(1));
+        if (h == null || w == null || h != h.intValue() || w != w.intValue()) {
+          throw c.error("img_size", "[height, width] as integers", c.shown("img_size"));
+        }
+        b.imageSize(h.intValue(), w.intValue());
+      }
+    }
+    VitPreset p = b.preset;
+    if (c.has("patch_size") && (c.integer("patch_size") != p.patchSize())) {
+      b.patchSize(c.integer("patch_size"));
+    }
+    if (c.has("embed_dim") && c.integer("embed_dim") != p.width()) {
+      b.width(c.integer("embed_dim"));
+    }
+    if (c.has("depth") && c.integer("depth") != p.depth()) {
+      b.depth(c.integer("depth"));
+    }
+    if (c.has("num_heads") && c.integer("num_heads") != p.heads()) {
+      b.heads(c.integer("num_heads"));
+    }
+    if (c.has("mlp_ratio") && c.number("mlp_ratio") != p.mlpRatio()) {
+      b.mlpRatio(c.number("mlp_ratio"));
+    }
+    if (c.has("qkv_bias")) {
+      b.qkvBias(c.bool("qkv_bias"));
+    }
+    if (c.has("layer_norm_eps")) {
+      b.layerNormEps(c.number("layer_norm_eps"));
+    }
+    if (c.has("global_pool")) {
+      b.pooling(c.oneOf("global_pool", POOLS).equals("token") ? Pooling.CLASS_TOKEN : Pooling.MEAN);
+    }
+    if (c.has("drop_rate")) {
+      b.dropout(c.number("drop_rate"));
+    }
+    if (c.has("attn_drop_rate")) {
+      b.attentionDropout(c.number("attn_drop_rate"));
+    }
+    if (c.has("drop_path_rate")) {
+      b.dropPathRate(c.number("drop_path_rate"));
+    }
+    if (c.has("seed")) {
+      b.seed(c.longValue("seed"));
+    }
+    if (c.has("name")) {
+      b.name(c.string("name"));
+    }
+    if (c.has("dtype")) {
+      b.dataType(c.oneOf("dtype", DTYPES).equals("float32") ? DataType.FLOAT : DataType.DOUBLE);
+    }
+    return c.build(b::build, CONFIG_FIELD_OF);
+  }
+
+  /**
+   * Equal when every setting is: the preset and the resolved architecture, the rates, seed, name
+   * and data type (so equal models define the same graph with the same initial weights). Whether
+   * a size was set explicitly or came from the preset does not count.
+   */
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof VisionTransformer v)) {
+      return false;
+    }
+    return preset == v.preset && imageHeight == v.imageHeight && imageWidth == v.imageWidth
+        && patchSize == v.patchSize && width == v.width && depth == v.depth && heads == v.heads
+        && mlpRatio == v.mlpRatio && qkvBias == v.qkvBias && layerNormEps == v.layerNormEps
+        && pooling == v.pooling && dropPathRate == v.dropPathRate && dropout == v.dropout
+        && attentionDropout == v.attentionDropout && seed == v.seed && name.equals(v.name)
+        && dataType == v.dataType;
+  }
+
+  @Override
+  public int hashCode() {
+    // + 0.0 maps -0.0 to 0.0, which equals() (==) does not tell apart
+    return Objects.hash(preset, imageHeight, imageWidth, patchSize, width, depth, heads, mlpRatio + 0.0,
+        qkvBias, layerNormEps + 0.0, pooling, dropPathRate + 0.0, dropout + 0.0, attentionDropout + 0.0, seed, name,
+        dataType);
   }
 
   @Override
