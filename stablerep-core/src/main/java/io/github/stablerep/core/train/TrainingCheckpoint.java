@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.core.io.SafeTensors;
 import io.github.stablerep.core.io.SafeTensorsException;
+import io.github.stablerep.core.io.StrictJson;
 import io.github.stablerep.core.optim.AdamW;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -13,6 +14,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -24,7 +26,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Layout: tensors {@code model/<name>} and {@code optimizer/<key>} (each in its own data type,
  * so nothing is rounded), and {@code __metadata__} with {@value #FORMAT_KEY} = {@value #FORMAT},
- * {@code step}, {@code epoch}, {@code rng_seed} and the caller's entries under {@code user.}.
+ * {@code step}, {@code epoch}, {@code rng_seed}, each model's config under {@code config.<name>}
+ * and the caller's entries under {@code user.}.
  * Writing goes through {@link SafeTensors#write(Path, Map, Map)}: a temporary file moved over
  * the target, so a run killed while saving leaves the previous checkpoint intact.
  *
@@ -39,6 +42,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>For SameDiff models, {@link #capture} takes every {@code VARIABLE} and {@code CONSTANT}
  * array: constants hold state such as BatchNorm running statistics that training changes.
  *
+ * <p><b>Model configs.</b> As diffusers keeps a {@code config.json} beside each component's
+ * weights and timm a {@code pretrained_cfg}, a checkpoint carries the JSON config of each model
+ * whose arrays it holds ({@link Builder#modelConfig}, e.g. {@code VisionTransformer.toConfig()}
+ * under the ViT's name), so that a reader rebuilds the architecture from the file alone instead
+ * of guessing it from tensor shapes. The configs are checked to be JSON objects when written and
+ * when read; their fields are the model's business.
+ *
  * <p>Immutable (arrays are copied in and out).
  */
 public final class TrainingCheckpoint {
@@ -48,6 +58,10 @@ public final class TrainingCheckpoint {
   static final String MODEL = "model/";
   static final String OPTIMIZER = "optimizer/";
   static final String USER = "user.";
+  /** Metadata prefix of the model configs: {@code config.<name>}. */
+  public static final String CONFIG_PREFIX = "config.";
+  /** Model configs are flat or nearly so; deeper nesting is refused as hostile. */
+  private static final int CONFIG_MAX_DEPTH = 16;
 
   private final Map<String, INDArray> model;
   private final Map<String, INDArray> optimizerState;
@@ -55,6 +69,7 @@ public final class TrainingCheckpoint {
   private final long epoch;
   private final long rngSeed;
   private final Map<String, String> metadata;
+  private final Map<String, String> modelConfigs;
 
   private TrainingCheckpoint(Builder b) {
     this.model = copy(b.model);
@@ -63,6 +78,7 @@ public final class TrainingCheckpoint {
     this.epoch = b.epoch;
     this.rngSeed = b.rngSeed;
     this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(b.metadata));
+    this.modelConfigs = Collections.unmodifiableMap(new LinkedHashMap<>(b.modelConfigs));
   }
 
   public static Builder builder() {
@@ -76,7 +92,8 @@ public final class TrainingCheckpoint {
         .step(step)
         .epoch(epoch)
         .rngSeed(rngSeed)
-        .metadata(metadata);
+        .metadata(metadata)
+        .modelConfigs(modelConfigs);
   }
 
   /**
@@ -115,6 +132,7 @@ public final class TrainingCheckpoint {
     meta.put("step", Long.toString(step));
     meta.put("epoch", Long.toString(epoch));
     meta.put("rng_seed", Long.toString(rngSeed));
+    modelConfigs.forEach((k, v) -> meta.put(CONFIG_PREFIX + k, v));
     metadata.forEach((k, v) -> meta.put(USER + k, v));
     SafeTensors.write(path, tensors, meta);
   }
@@ -124,7 +142,8 @@ public final class TrainingCheckpoint {
    *
    * @throws SafeTensorsException if the file is truncated or malformed, or is not a training
    *     checkpoint (no {@value #FORMAT_KEY} = {@value #FORMAT}, a missing, negative or non-integer counter,
-   *     a tensor outside {@code model/} and {@code optimizer/}); the message names the file
+   *     a tensor outside {@code model/} and {@code optimizer/}, a model config that is not a JSON
+   *     object); the message names the file
    * @throws IOException if it cannot be read
    */
   public static TrainingCheckpoint read(Path path) throws IOException {
@@ -154,12 +173,21 @@ public final class TrainingCheckpoint {
       }
     }
     Map<String, String> user = new LinkedHashMap<>();
-    meta.forEach((k, v) -> {
+    Map<String, String> configs = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : meta.entrySet()) {
+      String k = e.getKey();
       if (k.startsWith(USER)) {
-        user.put(k.substring(USER.length()), v);
+        user.put(k.substring(USER.length()), e.getValue());
+      } else if (k.startsWith(CONFIG_PREFIX)) {
+        try {
+          checkConfig(k.substring(CONFIG_PREFIX.length()), e.getValue());
+        } catch (IllegalArgumentException bad) {
+          throw new SafeTensorsException(path + ": metadata '" + k + "': " + bad.getMessage(), bad);
+        }
+        configs.put(k.substring(CONFIG_PREFIX.length()), e.getValue());
       }
-    });
-    return b.model(model).optimizerState(optimizer).metadata(user).build();
+    }
+    return b.model(model).optimizerState(optimizer).metadata(user).modelConfigs(configs).build();
   }
 
   private static long counter(Path path, Map<String, String> meta, String key) throws SafeTensorsException {
@@ -238,6 +266,29 @@ public final class TrainingCheckpoint {
     return metadata;
   }
 
+  /** Each model's JSON config by model name (e.g. {@code "vit"}), without the {@code config.} prefix. */
+  public Map<String, String> modelConfigs() {
+    return modelConfigs;
+  }
+
+  /** The JSON config stored for model {@code name}, if any (checkpoints before 0.2 have none). */
+  public Optional<String> modelConfig(String name) {
+    return Optional.ofNullable(modelConfigs.get(name));
+  }
+
+  private static void checkConfig(String name, String json) {
+    checkArgument(!name.isEmpty(), "modelConfig: expected a non-empty model name, found ''");
+    Object parsed;
+    try {
+      parsed = StrictJson.parse(json, CONFIG_MAX_DEPTH);
+    } catch (StrictJson.SyntaxException e) {
+      throw new IllegalArgumentException("modelConfig '" + name + "': expected a JSON object, found malformed JSON ("
+          + e.getMessage() + ")", e);
+    }
+    checkArgument(parsed instanceof Map, "modelConfig '%s': expected a JSON object, found %s", name,
+        StrictJson.typeName(parsed));
+  }
+
   private static Map<String, INDArray> copy(Map<String, INDArray> in) {
     Map<String, INDArray> out = new LinkedHashMap<>();
     in.forEach((k, v) -> out.put(k, v.dup()));
@@ -252,6 +303,7 @@ public final class TrainingCheckpoint {
     private long epoch;
     private long rngSeed;
     private Map<String, String> metadata = Map.of();
+    private Map<String, String> modelConfigs = new LinkedHashMap<>();
 
     private Builder() {}
 
@@ -288,6 +340,30 @@ public final class TrainingCheckpoint {
     /** Free-form string entries (config, git commit, …). */
     public Builder metadata(Map<String, String> metadata) {
       this.metadata = metadata;
+      return this;
+    }
+
+    /**
+     * Stores model {@code name}'s JSON config (a {@code toConfig()} text) with the arrays; a
+     * second call for the same name replaces the first.
+     *
+     * @throws IllegalArgumentException if the name is empty or the text is not a JSON object
+     */
+    public Builder modelConfig(String name, String json) {
+      checkArgument(name != null, "modelConfig: expected a model name, found null");
+      checkArgument(json != null, "modelConfig '%s': expected JSON text, found null", name);
+      checkConfig(name, json);
+      Map<String, String> m = new LinkedHashMap<>(modelConfigs);
+      m.put(name, json);
+      this.modelConfigs = m;
+      return this;
+    }
+
+    /** Replaces all model configs; each is checked as by {@link #modelConfig}. */
+    public Builder modelConfigs(Map<String, String> configs) {
+      checkArgument(configs != null, "modelConfigs: expected a map of names to JSON, found null");
+      this.modelConfigs = new LinkedHashMap<>();
+      configs.forEach(this::modelConfig);
       return this;
     }
 
