@@ -66,8 +66,7 @@ public final class SparkEmbedding implements Serializable {
   public record Features(List<String> ids, INDArray x, int[] labels) {}
 
   private final String weights;
-  private final Integer heads;
-  private final Double layerNormEps;
+  private final String config;
   private final Integer imageSize;
   private final Integer resizeShortSide;
   private final EvalPreprocessing.Interpolation interpolation;
@@ -76,8 +75,7 @@ public final class SparkEmbedding implements Serializable {
 
   private SparkEmbedding(Builder b) {
     this.weights = b.weights;
-    this.heads = b.heads;
-    this.layerNormEps = b.layerNormEps;
+    this.config = b.config;
     this.imageSize = b.imageSize;
     this.resizeShortSide = b.resizeShortSide;
     this.interpolation = b.interpolation;
@@ -175,7 +173,7 @@ public final class SparkEmbedding implements Serializable {
 
   private Encoder loadEncoder() {
     try {
-      TimmVit.Loaded w = TimmVit.read(ExecutorFiles.resolve(weights), heads, layerNormEps);
+      TimmVit.Loaded w = TimmVit.read(ExecutorFiles.resolve(weights), config);
       VisionTransformer.Builder b = w.vit().toBuilder().name("vit");
       if (imageSize != null) {
         b.imageSize(imageSize);
@@ -202,7 +200,7 @@ public final class SparkEmbedding implements Serializable {
   }
 
   private String encoderKey() {
-    return weights + "|" + heads + "|" + layerNormEps + "|" + imageSize + "|" + resizeShortSide + "|" + interpolation
+    return weights + "|" + config + "|" + imageSize + "|" + resizeShortSide + "|" + interpolation
         + "|" + meanPooling + "|" + batchSize;
   }
 
@@ -352,8 +350,7 @@ public final class SparkEmbedding implements Serializable {
   /** Builder; required: the weights. */
   public static final class Builder {
     private String weights;
-    private Integer heads;
-    private Double layerNormEps;
+    private String config;
     private Integer imageSize;
     private Integer resizeShortSide;
     private EvalPreprocessing.Interpolation interpolation = EvalPreprocessing.Interpolation.BILINEAR;
@@ -364,10 +361,11 @@ public final class SparkEmbedding implements Serializable {
 
     /** timm-layout ViT safetensors as the executors see it: a shared path or {@code spark-files:NAME}. */
     public Builder weights(String v) { this.weights = v; return this; }
-    /** Attention heads; null: the file's metadata, else width / 64. */
-    public Builder heads(Integer v) { this.heads = v; return this; }
-    /** LayerNorm epsilon; null: the file's metadata, else 1e-6. */
-    public Builder layerNormEps(Double v) { this.layerNormEps = v; return this; }
+    /**
+     * The ViT's config JSON for a weights file that stores none (timm's own files; the legacy
+     * path of {@link TimmVit}); null (the default) for files written by {@code export}.
+     */
+    public Builder config(String v) { this.config = v; return this; }
     /** Encoder input size; null: as trained (another size resamples the position embedding). */
     public Builder imageSize(Integer v) { this.imageSize = v; return this; }
     /** Short side before the centre crop; null: image size × 256/224, rounded. */
@@ -381,9 +379,9 @@ public final class SparkEmbedding implements Serializable {
     public SparkEmbedding build() {
       checkArgument(weights != null && !weights.isBlank(), "weights: expected a timm safetensors file, found %s",
           weights);
-      checkArgument(heads == null || heads >= 1, "heads: expected >= 1, found %s", heads);
-      checkArgument(layerNormEps == null || (layerNormEps > 0 && Double.isFinite(layerNormEps)),
-          "layerNormEps: expected a finite number > 0, found %s", layerNormEps);
+      if (config != null) {
+        TimmVit.configured("config", "the ViT config", config);  // fails on the driver, naming the field
+      }
       checkArgument(imageSize == null || (imageSize >= 1 && imageSize <= 4096), "imageSize: expected 1 to 4096, "
           + "found %s", imageSize);
       checkArgument(resizeShortSide == null || resizeShortSide >= 1, "resizeShortSide: expected >= 1, found %s",

@@ -56,13 +56,13 @@ public class SparkEmbeddingTest {
     spark.stop();
   }
 
-  /** A random tiny ViT in timm's layout, with its head count in the metadata as 'export' writes it. */
+  /** A random tiny ViT in timm's layout, with its config in the metadata as 'export' writes it. */
   public static Path writeTinyVit(Path file) throws IOException {
     VisionTransformer vit = VisionTransformer.builder().imageSize(28).patchSize(7).width(32).depth(2).heads(2)
         .mlpRatio(2.0).seed(3).name("vit").build();
     SameDiff sd = SameDiff.create();
     vit.define(sd, sd.placeHolder("images", DataType.FLOAT, -1, 3, 28, 28));
-    SafeTensors.write(file, vit.exportWeights(sd, WeightLayout.TIMM), Map.of("vit.heads", "2"));
+    SafeTensors.write(file, vit.exportWeights(sd, WeightLayout.TIMM), Map.of("config.vit", vit.toConfig()));
     return file;
   }
 

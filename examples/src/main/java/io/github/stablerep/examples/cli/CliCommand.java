@@ -95,6 +95,11 @@ abstract class CliCommand implements Callable<Integer> {
   }
 
   /** Creates the parent folder of an output file. */
+  /** The text of an optional config file, or null when the option is not given. */
+  final String readConfig(String option, Path file) throws IOException {
+    return file == null ? null : Files.readString(existingFile(option, file));
+  }
+
   static Path prepareOutput(Path file) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {

@@ -22,13 +22,11 @@ final class EncoderOptions {
       description = "timm-layout ViT safetensors (a timm checkpoint or an 'export' file; give this or --checkpoint).")
   Path weights;
 
-  @Option(names = "--heads", paramLabel = "N",
-      description = "Attention heads (default: the file's metadata vit.heads, else width / 64).")
-  Integer heads;
-
-  @Option(names = "--layer-norm-eps", paramLabel = "EPS",
-      description = "LayerNorm epsilon (default: the file's metadata vit.layer_norm_eps, else 1e-6).")
-  Double eps;
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Files that store no ViT config only (timm's own files, checkpoints from before configs were"
+          + " stored): the ViT's config JSON as VisionTransformer.toConfig() writes it; absent fields take the"
+          + " defaults, so {\"preset\": \"B_16\"} describes timm's vit_base_patch16_224.")
+  Path config;
 
   @Option(names = "--image-size", paramLabel = "PX",
       description = "Input size of the encoder (default: the size it was trained at; another size resamples the"
@@ -72,9 +70,16 @@ final class EncoderOptions {
       throw new ParameterException(spec.commandLine(), (checkpoint != null ? "--checkpoint" : "--weights")
           + ": expected an existing file, found " + file + (Files.isDirectory(file) ? " (a folder)" : " (no such file)"));
     }
+    String legacyConfig = null;
+    if (config != null) {
+      if (!Files.isRegularFile(config)) {
+        throw new ParameterException(spec.commandLine(), "--config: expected an existing file, found " + config);
+      }
+      legacyConfig = Files.readString(config);
+    }
     Encoders.TimmWeights w = checkpoint != null
-        ? Encoders.fromCheckpoint(checkpoint, null, heads, eps)
-        : Encoders.fromTimm(weights, heads, eps);
+        ? Encoders.fromCheckpoint(checkpoint, null, legacyConfig)
+        : Encoders.fromTimm(weights, legacyConfig);
     return Encoders.encoder(w, imageSize, "mean".equals(pooling));
   }
 

@@ -2,7 +2,10 @@ package io.github.stablerep.examples.cli;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.io.SafeTensors;
+import io.github.stablerep.core.io.StrictJson;
 import io.github.stablerep.core.train.TrainingCheckpoint;
+import io.github.stablerep.models.vit.TimmVit;
 import io.github.stablerep.models.vit.VisionTransformer;
 import io.github.stablerep.models.vit.VitGraph;
 import io.github.stablerep.models.vit.WeightLayout;
@@ -12,37 +15,32 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.TreeMap;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Finds a ViT in a training checkpoint or a timm state dict and rebuilds its configuration.
+ * Finds a ViT in a training checkpoint or a timm-layout state dict, and its configuration.
  *
- * <p>Neither file format stores a full ViT configuration, so the shapes say what they can:
- * width (class token), patch size (patch convolution), depth (the block indices), MLP width
- * (fc1), qkv bias (present or not) and the image size (position embedding, a square grid
- * assumed as timm does). The head count and LayerNorm epsilon leave no trace in the shapes:
- * they come from the checkpoint's metadata ({@value #HEADS_KEY}, {@value #EPS_KEY}, also read
- * from an export's metadata), else from the command line, else timm's conventions (64 channels
- * per head, as every standard ViT; eps 1e-6).
+ * <p>The configuration comes from the file: a training checkpoint stores each model's {@code
+ * VisionTransformer.toConfig()} under {@code config.<name>} ({@link
+ * TrainingCheckpoint#modelConfigs()}), and {@code export} writes it under {@value #CONFIG_KEY} in
+ * the safetensors metadata. Nothing is guessed from tensor shapes: a head count or a LayerNorm
+ * epsilon leaves no trace there.
+ *
+ * <p><b>Legacy path.</b> Files without a config (checkpoints written before configs were
+ * stored, and timm's own files) are read only with the architecture given explicitly, as a
+ * config JSON ({@code --config FILE}; absent fields take the builder's defaults, e.g. {@code
+ * {"preset": "B_16"}} for timm's {@code vit_base_patch16_224}). The arrays must then fit it
+ * exactly. Exporting such a checkpoint once writes a file that carries its config.
  */
 final class Encoders {
 
-  /** Metadata key of the head count, written by {@code export} and read back from checkpoints. */
-  static final String HEADS_KEY = io.github.stablerep.models.vit.TimmVit.HEADS_KEY;
-  /** Metadata key of the LayerNorm epsilon. */
-  static final String EPS_KEY = io.github.stablerep.models.vit.TimmVit.EPS_KEY;
-
-  /** The metadata entry where {@code Pretrainer} records its configuration. */
-  private static final String FINGERPRINT = "pretrainer.fingerprint";
-  private static final Pattern FINGERPRINT_VIT = Pattern.compile("vit=VisionTransformer\\{([^}]*)\\}");
+  /** Metadata key of the ViT's config in an exported timm-layout file. */
+  static final String CONFIG_KEY = TimmVit.CONFIG_KEY;
 
   private Encoders() {}
 
@@ -55,26 +53,45 @@ final class Encoders {
   /**
    * The ViT of a training checkpoint in timm's layout, with its configuration.
    *
-   * @param prefix the ViT's variable prefix in the checkpoint, or null to find the only one
-   * @param heads the head count, or null for the checkpoint's metadata or width / 64
-   * @param eps the LayerNorm epsilon, or null for the checkpoint's metadata or 1e-6
+   * @param prefix the ViT's name in the checkpoint, or null to find the only one
+   * @param legacyConfig the ViT config to use when the checkpoint stores none (the legacy path),
+   *     or null
    */
-  static TimmWeights fromCheckpoint(Path file, String prefix, Integer heads, Double eps) throws IOException {
+  static TimmWeights fromCheckpoint(Path file, String prefix, String legacyConfig) throws IOException {
     TrainingCheckpoint ckpt = TrainingCheckpoint.read(file);
     Map<String, INDArray> model = ckpt.model();
-    String name = prefix != null ? prefix : findPrefix(file, model);
-    Map<String, INDArray> ours = new LinkedHashMap<>();
-    String p = name + ".";
-    model.forEach((k, v) -> {
-      if (k.startsWith(p)) {
-        ours.put(k.substring(p.length()), v);
+    Map<String, String> vits = new TreeMap<>();
+    ckpt.modelConfigs().forEach((name, json) -> {
+      if (VisionTransformer.CONFIG_CLASS_NAME.equals(className(json))) {
+        vits.put(name, json);
       }
     });
-    checkArgument(ours.containsKey("cls_token"), "%s: expected a ViT named '%s' (a tensor model/%scls_token), "
-        + "found none", file, name, p);
-    Map<String, String> meta = withFingerprint(ckpt.metadata());
-    VisionTransformer vit = infer(file, ours, false, name, orMeta(heads, meta, HEADS_KEY, Integer::valueOf),
-        orMeta(eps, meta, EPS_KEY, Double::valueOf));
+    VisionTransformer vit;
+    if (!vits.isEmpty()) {
+      checkArgument(legacyConfig == null, "%s: expected no --config, as the checkpoint stores its ViT's config; "
+          + "found one", file);
+      String name = prefix;
+      if (name == null) {
+        checkArgument(vits.size() == 1, "%s: expected exactly one ViT, found %s (choose one with --prefix)", file,
+            vits.keySet());
+        name = vits.keySet().iterator().next();
+      }
+      checkArgument(vits.containsKey(name), "%s: expected a ViT named '%s', found ViT configs for %s", file, name,
+          vits.keySet());
+      vit = configured(file, "metadata '" + TrainingCheckpoint.CONFIG_PREFIX + name + "'", vits.get(name));
+      checkArgument(vit.name().equals(name), "%s: metadata '%s%s': expected the ViT's name '%s', found '%s'", file,
+          TrainingCheckpoint.CONFIG_PREFIX, name, name, vit.name());
+    } else {
+      checkArgument(legacyConfig != null, "%s: expected the ViT's config in the checkpoint's metadata (config.<name>,"
+          + " written since configs are stored), found none: an older checkpoint. Give its architecture once with"
+          + " --config FILE (a VisionTransformer config JSON, see the README's 'Checkpoints' section) and export it"
+          + " to a file that carries the config", file);
+      vit = configured(file, "--config", legacyConfig);
+      if (prefix != null) {
+        vit = vit.toBuilder().name(prefix).build();
+      }
+    }
+    String p = vit.name() + ".";
     SameDiff sd = SameDiff.create();
     vit.define(sd, sd.placeHolder("images", vit.dataType(), -1, 3, vit.imageHeight(), vit.imageWidth()));
     List<String> problems = new ArrayList<>();
@@ -92,14 +109,29 @@ final class Encoders {
         v.getArr().assign(src.castTo(v.getArr().dataType()));
       }
     }
-    checkArgument(problems.isEmpty(), "%s: the ViT's arrays do not fit %s: %s", file, vit, problems);
+    checkArgument(problems.isEmpty(), "%s: the ViT's arrays do not fit its config %s: %s", file, vit.toConfig(),
+        problems);
     return new TimmWeights(vit, vit.exportWeights(sd, WeightLayout.TIMM));
   }
 
-  /** A timm-layout safetensors file (a timm checkpoint, or one written by {@code export}). */
-  static TimmWeights fromTimm(Path file, Integer heads, Double eps) throws IOException {
-    io.github.stablerep.models.vit.TimmVit.Loaded l = io.github.stablerep.models.vit.TimmVit.read(file, heads, eps);
+  /**
+   * A timm-layout safetensors file: one written by {@code export} (its config is in the
+   * metadata), or any other with {@code legacyConfig} giving the architecture ({@link TimmVit}).
+   */
+  static TimmWeights fromTimm(Path file, String legacyConfig) throws IOException {
+    TimmVit.Loaded l = TimmVit.read(file, legacyConfig);
     return new TimmWeights(l.vit(), l.weights());
+  }
+
+  private static VisionTransformer configured(Path file, String where, String json) {
+    return TimmVit.configured(file, where, json);
+  }
+
+  /** The config's {@code _class_name}, or null when it has none or is not an object. */
+  private static String className(String json) {
+    Object parsed = StrictJson.parse(json, 16);
+    Object name = parsed instanceof Map ? ((Map<?, ?>) parsed).get("_class_name") : null;
+    return name instanceof String ? (String) name : null;
   }
 
   /** Defines the ViT at {@code imageSize} (null: as trained) and loads the weights (resampling pos_embed). */
@@ -119,19 +151,27 @@ final class Encoders {
     return new Encoder(vit, sd, images.name(), g.pooled().name());
   }
 
-  /** The ViT's configuration as metadata: timm's constructor arguments plus what they cannot say. */
+  /**
+   * The ViT's configuration as metadata: its full config ({@value #CONFIG_KEY}, under the name
+   * "vit", which a timm-layout file's keys no longer carry), and timm's constructor arguments.
+   */
   static Map<String, String> metadata(VisionTransformer vit) {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("format", "pt");
     m.put("architecture", timmName(vit));
-    m.put("timm_kwargs", String.format(Locale.ROOT, "{\"img_size\": %d, \"patch_size\": %d, \"embed_dim\": %d, "
-        + "\"depth\": %d, \"num_heads\": %d, \"mlp_ratio\": %s, \"qkv_bias\": %s, \"global_pool\": \"%s\", "
-        + "\"num_classes\": 0}", vit.imageHeight(), vit.patchSize(), vit.width(), vit.depth(), vit.heads(),
-        Double.toString(vit.mlpRatio()), vit.qkvBias(),
-        vit.pooling() == io.github.stablerep.models.vit.Pooling.MEAN ? "avg" : "token"));
-    m.put(HEADS_KEY, Integer.toString(vit.heads()));
-    m.put(EPS_KEY, Double.toString(vit.layerNormEps()));
-    m.put("vit.image_size", vit.imageHeight() + "x" + vit.imageWidth());
+    Map<String, Object> kwargs = new LinkedHashMap<>();
+    kwargs.put("img_size", vit.imageHeight() == vit.imageWidth() ? (Object) vit.imageHeight()
+        : List.of(vit.imageHeight(), vit.imageWidth()));
+    kwargs.put("patch_size", vit.patchSize());
+    kwargs.put("embed_dim", vit.width());
+    kwargs.put("depth", vit.depth());
+    kwargs.put("num_heads", vit.heads());
+    kwargs.put("mlp_ratio", vit.mlpRatio());
+    kwargs.put("qkv_bias", vit.qkvBias());
+    kwargs.put("global_pool", vit.pooling() == io.github.stablerep.models.vit.Pooling.MEAN ? "avg" : "token");
+    kwargs.put("num_classes", 0);
+    m.put("timm_kwargs", StrictJson.write(kwargs));
+    m.put(CONFIG_KEY, vit.toBuilder().name("vit").build().toConfig());
     return m;
   }
 
@@ -153,46 +193,8 @@ final class Encoders {
     return "vision_transformer";
   }
 
-  /**
-   * Checkpoints written before the Pretrainer stored {@code vit.heads} and {@code
-   * vit.layer_norm_eps} describe their ViT only in its configuration fingerprint ({@code
-   * VisionTransformer.toString()}); the head count and epsilon are then read from that.
-   */
-  private static Map<String, String> withFingerprint(Map<String, String> meta) {
-    Map<String, String> m = new LinkedHashMap<>(meta);
-    Matcher vit = FINGERPRINT_VIT.matcher(meta.getOrDefault(FINGERPRINT, ""));
-    if (vit.find()) {
-      Matcher h = Pattern.compile("\\bheads=(\\d+)").matcher(vit.group(1));
-      if (h.find()) {
-        m.putIfAbsent(HEADS_KEY, h.group(1));
-      }
-      Matcher e = Pattern.compile("\\blayerNormEps=([0-9.eE+-]+)").matcher(vit.group(1));
-      if (e.find()) {
-        m.putIfAbsent(EPS_KEY, e.group(1));
-      }
-    }
-    return m;
-  }
-
-  private static String findPrefix(Path file, Map<String, INDArray> model) {
-    TreeSet<String> prefixes = new TreeSet<>();
-    for (String k : model.keySet()) {
-      if (k.endsWith(".cls_token")) {
-        prefixes.add(k.substring(0, k.length() - ".cls_token".length()));
-      }
-    }
-    checkArgument(prefixes.size() == 1, "%s: expected exactly one ViT (a tensor model/<name>.cls_token), found %s",
-        file, prefixes.isEmpty() ? "none" : prefixes + " (choose one with --prefix)");
-    return prefixes.first();
-  }
-
-  private static VisionTransformer infer(Path file, Map<String, INDArray> w, boolean timmLayout, String name,
-      Integer heads, Double eps) {
-    return io.github.stablerep.models.vit.TimmVit.infer(file, w, timmLayout, name, heads, eps);
-  }
-
-  private static <T> T orMeta(T given, Map<String, String> meta, String key,
-      java.util.function.Function<String, T> parse) {
-    return io.github.stablerep.models.vit.TimmVit.orMeta(given, meta, key, parse);
+  private static String preview(Map<String, INDArray> w) {
+    List<String> keys = new ArrayList<>(w.keySet());
+    return keys.size() <= 5 ? keys.toString() : keys.subList(0, 5) + " ... (" + keys.size() + " keys)";
   }
 }

@@ -15,8 +15,9 @@ import picocli.CommandLine.Option;
           + " that PyTorch loads: timm.models.vision_transformer.VisionTransformer(**kwargs)"
           + ".load_state_dict(safetensors.torch.load_file(OUT)), with kwargs the JSON in the file's"
           + " metadata entry 'timm_kwargs' (the projection head and optimiser state are left out).",
-      "The head count and LayerNorm epsilon are not visible in the weights' shapes: they come from"
-          + " the checkpoint's metadata (vit.heads, vit.layer_norm_eps) unless given here."
+      "The ViT's configuration comes from the checkpoint (metadata config.<name>) and is written to the"
+          + " export's metadata entry 'config.vit'. Checkpoints written before configs were stored need it"
+          + " once, with --config."
     })
 final class ExportCommand extends CliCommand {
 
@@ -28,21 +29,18 @@ final class ExportCommand extends CliCommand {
   Path outFile;
 
   @Option(names = "--prefix", paramLabel = "NAME",
-      description = "The ViT's variable prefix in the checkpoint (default: the only ViT found).")
+      description = "The ViT's name in the checkpoint (default: the only ViT found).")
   String prefix;
 
-  @Option(names = "--heads", paramLabel = "N",
-      description = "Attention heads (default: the checkpoint's metadata, else width / 64).")
-  Integer heads;
-
-  @Option(names = "--layer-norm-eps", paramLabel = "EPS",
-      description = "LayerNorm epsilon (default: the checkpoint's metadata, else 1e-6).")
-  Double eps;
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "Legacy checkpoints only (those that store no config): the ViT's config JSON, as"
+          + " VisionTransformer.toConfig() writes it; absent fields take the defaults.")
+  Path config;
 
   @Override
   public Integer call() throws Exception {
     existingFile("--checkpoint", checkpoint);
-    Encoders.TimmWeights w = Encoders.fromCheckpoint(checkpoint, prefix, heads, eps);
+    Encoders.TimmWeights w = Encoders.fromCheckpoint(checkpoint, prefix, readConfig("--config", config));
     VisionTransformer vit = w.vit();
     Map<String, String> meta = Encoders.metadata(vit);
     SafeTensors.write(outputFile("--out", outFile), w.weights(), meta);

@@ -125,11 +125,13 @@ public final class OwnTrainingLoop {
     // The whole training state (weights, BatchNorm statistics, AdamW moments, counters): a
     // later run calls TrainingCheckpoint.read(file).restore(sd, optimizer) and continues.
     Path checkpoint = out.resolve("checkpoint.safetensors");
+    // The models' configs travel with the arrays, so a reader rebuilds them from the file alone.
     TrainingCheckpoint.capture(sd, optimizer).step(steps).epoch(epochIndex).rngSeed(seed)
-        .metadata(Map.of("model", vitConfig.toString())).build().write(checkpoint);
-    // The encoder alone in timm's layout, for ProbeTimmCheckpoint or PyTorch.
+        .modelConfig(vitConfig.name(), vitConfig.toConfig()).modelConfig("image_mlp", headConfig.toConfig())
+        .build().write(checkpoint);
+    // The encoder alone in timm's layout, for ProbeTimmCheckpoint or PyTorch, its config in the metadata.
     Path encoder = out.resolve("vit-timm.safetensors");
-    SafeTensors.write(encoder, vitConfig.exportWeights(sd, WeightLayout.TIMM));
+    SafeTensors.write(encoder, vitConfig.exportWeights(sd, WeightLayout.TIMM), Map.of("config.vit", vitConfig.toConfig()));
     System.out.println("wrote " + checkpoint + " and " + encoder);
   }
 

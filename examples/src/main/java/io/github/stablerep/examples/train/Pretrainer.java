@@ -336,11 +336,18 @@ public final class Pretrainer {
     }
     // history first: entries past the checkpoint's step count are ignored (and dropped) on resume
     history.append(losses);
+    // the configs rebuild the models from the file alone (the CLI's embed and export read them)
     TrainingCheckpoint.capture(sd, adamW).step(step).epoch(epoch).rngSeed(seed)
-        .metadata(Map.of(FINGERPRINT, fingerprint,
-            // not recoverable from the weights' shapes; read back by the CLI's embed and export
-            "vit.heads", Integer.toString(vit.heads()), "vit.layer_norm_eps", Double.toString(vit.layerNormEps())))
+        .modelConfig(vit.name(), vit.toConfig()).modelConfig(headConfigName(head), head.toConfig())
+        .metadata(Map.of(FINGERPRINT, fingerprint))
         .build().write(checkpoint);
+  }
+
+  /** The head's name in a checkpoint's configs: its variable prefix without the final dot. */
+  static String headConfigName(ProjectionHead head) {
+    String p = head.variablePrefix();
+    String name = p.endsWith(".") ? p.substring(0, p.length() - 1) : p;
+    return name.isEmpty() ? "projection_head" : name;
   }
 
   private static double[] toArray(List<Double> l) {

@@ -80,12 +80,32 @@ class StableRepCliHostileTest {
   }
 
   @Test
-  void zeroHeadsInACheckpointIsAMessage() throws Exception {
-    // TrainingCheckpoint keeps user metadata under "user."
-    Path zero = variant("zero-heads.safetensors", "user.vit.heads", "0", false);
+  void zeroHeadsInACheckpointsConfigIsAMessage() throws Exception {
+    String config = SafeTensors.metadata(checkpoint).get("config.vit").replace("\"num_heads\":2", "\"num_heads\":0");
+    Path zero = variant("zero-heads.safetensors", "config.vit", config, false);
     badInput(run("embed", "--checkpoint", p(zero), "--images", p(images), "--out", p(tmp.resolve("z.npy"))),
-        "heads: expected a divisor >= 1");
-    badInput(run("export", "--checkpoint", p(zero), "--out", p(tmp.resolve("z.safetensors"))), "heads: expected");
+        "metadata 'config.vit': VisionTransformer config: field 'num_heads': expected >= 1");
+    badInput(run("export", "--checkpoint", p(zero), "--out", p(tmp.resolve("z.safetensors"))),
+        "field 'num_heads': expected >= 1");
+  }
+
+  @Test
+  void checkpointWithoutConfigNeedsTheLegacyOption() throws Exception {
+    Map<String, String> meta = new LinkedHashMap<>(SafeTensors.metadata(checkpoint));
+    String config = meta.remove("config.vit");
+    meta.remove("config.image_mlp");
+    Path old = tmp.resolve("old.safetensors");
+    SafeTensors.write(old, SafeTensors.read(checkpoint), meta);
+    badInput(run("export", "--checkpoint", p(old), "--out", p(tmp.resolve("o.safetensors"))),
+        "expected the ViT's config in the checkpoint's metadata (config.<name>");
+    Path json = Files.writeString(tmp.resolve("vit.json"), config);
+    StableRepCliTest.Run r = run("export", "--checkpoint", p(old), "--config", p(json), "--out",
+        p(tmp.resolve("o.safetensors")));
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(SafeTensors.metadata(tmp.resolve("o.safetensors"))).containsEntry("config.vit", config);
+    // a checkpoint that has its config refuses a second one
+    badInput(run("export", "--checkpoint", p(checkpoint), "--config", p(json), "--out", p(tmp.resolve("x.safetensors"))),
+        "expected no --config");
   }
 
   @Test

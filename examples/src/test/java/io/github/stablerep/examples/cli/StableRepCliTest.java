@@ -6,6 +6,7 @@ import io.github.stablerep.augment.Images;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.core.io.Npy;
 import io.github.stablerep.core.io.SafeTensors;
+import io.github.stablerep.core.io.StrictJson;
 import io.github.stablerep.core.train.TrainingCheckpoint;
 import io.github.stablerep.eval.KnnClassifier;
 import io.github.stablerep.eval.LinearProbe;
@@ -33,8 +34,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
 
@@ -150,15 +149,17 @@ class StableRepCliTest {
     Run r = run("export", "--checkpoint", p(checkpoint), "--out", p(out));
     assertThat(r.code()).as(r.err()).isZero();
     Map<String, String> meta = SafeTensors.metadata(out);
-    assertThat(meta).containsEntry("format", "pt").containsEntry("vit.heads", "2")
-        .containsEntry("vit.layer_norm_eps", "1.0E-6").containsEntry("architecture", "vision_transformer");
-    JsonNode kwargs = new ObjectMapper().readTree(meta.get("timm_kwargs"));
-    assertThat(kwargs.get("img_size").asInt()).isEqualTo(16);
-    assertThat(kwargs.get("patch_size").asInt()).isEqualTo(8);
-    assertThat(kwargs.get("embed_dim").asInt()).isEqualTo(16);
-    assertThat(kwargs.get("depth").asInt()).isEqualTo(1);
-    assertThat(kwargs.get("num_heads").asInt()).isEqualTo(2);
-    assertThat(kwargs.get("mlp_ratio").asDouble()).isEqualTo(4.0);
+    assertThat(meta).containsEntry("format", "pt").containsEntry("architecture", "vision_transformer");
+    // the checkpoint's config, renamed to "vit" as a timm-layout file's keys carry no prefix
+    assertThat(VisionTransformer.fromConfig(meta.get("config.vit")))
+        .isEqualTo(VisionTransformer.fromConfig(TrainingCheckpoint.read(checkpoint).modelConfig("vit").orElseThrow()));
+    Map<?, ?> kwargs = (Map<?, ?>) StrictJson.parse(meta.get("timm_kwargs"), 4);
+    assertThat(num(kwargs.get("img_size"))).isEqualTo(16);
+    assertThat(num(kwargs.get("patch_size"))).isEqualTo(8);
+    assertThat(num(kwargs.get("embed_dim"))).isEqualTo(16);
+    assertThat(num(kwargs.get("depth"))).isEqualTo(1);
+    assertThat(num(kwargs.get("num_heads"))).isEqualTo(2);
+    assertThat(num(kwargs.get("mlp_ratio"))).isEqualTo(4.0);
 
     Map<String, INDArray> timm = SafeTensors.read(out);
     assertThat(timm.keySet()).contains("cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.0.attn.qkv.weight",
@@ -233,22 +234,22 @@ class StableRepCliTest {
         "--lambda-min", "1e-3", "--lambda-max", "10", "--lambdas", "5", "--validation-fraction", "0.34",
         "--knn", "--k", "5", "--out", p(json));
     assertThat(r.code()).as(r.err()).isZero();
-    JsonNode root = new ObjectMapper().readTree(json.toFile());
+    Map<?, ?> root = json(json);
 
     int[] ytr = intLabels(trY);
     int[] yte = intLabels(teY);
     ProbeResult expected = LinearProbe.builder().regularizationSweep(1e-3, 10, 5).validationFraction(0.34).build()
         .fit(Npy.read(trX), ytr).evaluate(Npy.read(teX), yte);
-    JsonNode lin = root.get("linear");
-    assertThat(lin.get("top1").asDouble()).isEqualTo(expected.top1());
-    assertThat(lin.get("mean_per_class_accuracy").asDouble()).isEqualTo(expected.meanPerClassAccuracy());
-    assertThat(lin.get("lambda").asDouble()).isEqualTo(expected.lambda());
-    assertThat(lin.get("validation_curve")).hasSize(5);
-    assertThat(lin.get("confusion")).hasSize(3);
-    assertThat(root.get("test").get("samples").asInt()).isEqualTo(9);
-    assertThat(root.get("features").asInt()).isEqualTo(16);
+    Map<?, ?> lin = (Map<?, ?>) root.get("linear");
+    assertThat(num(lin.get("top1"))).isEqualTo(expected.top1());
+    assertThat(num(lin.get("mean_per_class_accuracy"))).isEqualTo(expected.meanPerClassAccuracy());
+    assertThat(num(lin.get("lambda"))).isEqualTo(expected.lambda());
+    assertThat((List<?>) lin.get("validation_curve")).hasSize(5);
+    assertThat((List<?>) lin.get("confusion")).hasSize(3);
+    assertThat(num(((Map<?, ?>) root.get("test")).get("samples"))).isEqualTo(9);
+    assertThat(num(root.get("features"))).isEqualTo(16);
     ProbeResult knn = KnnClassifier.builder().k(5).build().fit(Npy.read(trX), ytr).evaluate(Npy.read(teX), yte);
-    assertThat(root.get("knn").get("top1").asDouble()).isEqualTo(knn.top1());
+    assertThat(num(((Map<?, ?>) root.get("knn")).get("top1"))).isEqualTo(knn.top1());
     assertThat(r.out()).contains("method").contains("linear").contains("knn")
         .contains(String.format(java.util.Locale.ROOT, "%.2f%%", 100 * expected.top1()));
 
@@ -258,8 +259,15 @@ class StableRepCliTest {
         "--lambda-min", "1e-3", "--lambda-max", "10", "--lambdas", "5", "--validation-fraction", "0.34",
         "--out", p(json2));
     assertThat(r2.code()).as(r2.err()).isZero();
-    assertThat(new ObjectMapper().readTree(json2.toFile()).get("linear").get("top1").asDouble())
-        .isEqualTo(expected.top1());
+    assertThat(num(((Map<?, ?>) json(json2).get("linear")).get("top1"))).isEqualTo(expected.top1());
+  }
+
+  static Map<?, ?> json(Path file) throws Exception {
+    return (Map<?, ?>) StrictJson.parse(Files.readString(file), 16);
+  }
+
+  static double num(Object parsedJsonNumber) {
+    return ((Number) parsedJsonNumber).doubleValue();
   }
 
   static int[] intLabels(Path file) throws Exception {

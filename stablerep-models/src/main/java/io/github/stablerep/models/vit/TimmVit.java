@@ -6,34 +6,30 @@ import io.github.stablerep.core.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A ViT's configuration rebuilt from its weights: a timm state dict (a timm checkpoint, or the
- * command line's {@code export}) or the timm-named arrays of a training checkpoint.
+ * A timm-layout ViT safetensors file (the command line's {@code export}, or a timm checkpoint)
+ * with its configuration. Shared by the command line's {@code embed} and stablerep-spark's
+ * distributed embedding, so both read a file the same way.
  *
- * <p>Neither format stores a full configuration, so the shapes say what they can: width (class
- * token), patch size (patch convolution), depth (the block indices), MLP width (fc1), qkv bias
- * (present or not) and the image size (position embedding, a square grid assumed as timm does).
- * The head count and LayerNorm epsilon leave no trace in the shapes: they come from the caller,
- * else the file's metadata ({@value #HEADS_KEY}, {@value #EPS_KEY}), else timm's conventions (64
- * channels per head, as every standard ViT; eps 1e-6). Shared by the command line's {@code
- * embed} and stablerep-spark's distributed embedding, so both read a file the same way.
+ * <p>The configuration comes from the file's metadata, {@value #CONFIG_KEY} (a {@link
+ * VisionTransformer#toConfig()} text, which {@code export} writes), as diffusers reads a
+ * component's {@code config.json}. Nothing is inferred from tensor shapes: a head count or a
+ * LayerNorm epsilon leaves no trace there.
+ *
+ * <p><b>Legacy path.</b> A file without that entry (timm's own files, exports written before
+ * configs were stored) is read only with its configuration given explicitly, a {@link
+ * VisionTransformer#fromConfig} JSON: absent fields take the builder's defaults, so {@code
+ * {"preset": "B_16"}} describes timm's {@code vit_base_patch16_224}. The arrays must then fit it
+ * (checked by {@link VisionTransformer#importWeights}).
  */
 public final class TimmVit {
 
-  /** Metadata key of the head count. */
-  public static final String HEADS_KEY = "vit.heads";
-  /** Metadata key of the LayerNorm epsilon. */
-  public static final String EPS_KEY = "vit.layer_norm_eps";
-
-  private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\.norm1\\.weight");
+  /** Metadata key of the ViT's config in a timm-layout file. */
+  public static final String CONFIG_KEY = "config.vit";
 
   private TimmVit() {}
 
@@ -41,74 +37,42 @@ public final class TimmVit {
   public record Loaded(VisionTransformer vit, Map<String, INDArray> weights) {}
 
   /**
-   * Reads a timm-layout safetensors file and infers its ViT (named {@code "vit"}).
+   * Reads a timm-layout safetensors file and its ViT's configuration.
    *
-   * @param heads the head count, or null for the metadata's or width / 64
-   * @param eps the LayerNorm epsilon, or null for the metadata's or 1e-6
-   * @throws IllegalArgumentException naming the file when it holds no timm ViT
+   * @param legacyConfig the ViT config JSON for a file whose metadata has no {@value
+   *     #CONFIG_KEY}, else null (and refused for a file that has one, as two sources could
+   *     disagree)
+   * @throws IllegalArgumentException naming the file when it holds no timm ViT, has no config
+   *     and none is given, or its config is invalid (naming the field)
    */
-  public static Loaded read(Path file, Integer heads, Double eps) throws IOException {
+  public static Loaded read(Path file, String legacyConfig) throws IOException {
     Map<String, INDArray> w = SafeTensors.read(file);
     Map<String, String> meta = SafeTensors.metadata(file);
     checkArgument(w.containsKey("cls_token") && w.containsKey("pos_embed"),
         "%s: expected timm ViT weights (cls_token, pos_embed, blocks.*), found keys %s", file, preview(w));
-    VisionTransformer vit = infer(file, w, true, "vit", orMeta(heads, meta, HEADS_KEY, Integer::valueOf),
-        orMeta(eps, meta, EPS_KEY, Double::valueOf));
-    return new Loaded(vit, w);
+    String stored = meta.get(CONFIG_KEY);
+    VisionTransformer vit;
+    if (stored != null) {
+      checkArgument(legacyConfig == null, "%s: expected no separate ViT config, as the file stores one (metadata"
+          + " '%s'); found one", file, CONFIG_KEY);
+      vit = configured(file, "metadata '" + CONFIG_KEY + "'", stored);
+    } else {
+      checkArgument(legacyConfig != null, "%s: expected the ViT's config in the file's metadata ('%s', written by"
+          + " 'export'), found none: give the architecture as a config JSON (--config FILE: a VisionTransformer"
+          + " config, e.g. {\"preset\": \"B_16\"} for timm's vit_base_patch16_224; see the README's 'Checkpoints'"
+          + " section)", file, CONFIG_KEY);
+      vit = configured(file, "config", legacyConfig);
+    }
+    return new Loaded(vit.toBuilder().name("vit").build(), w);
   }
 
-  /**
-   * The ViT whose arrays {@code w} are, in timm's layout ({@code timmLayout}) or ours (the
-   * names of a training checkpoint's ViT without its prefix).
-   *
-   * @param source what messages name (the file)
-   */
-  public static VisionTransformer infer(Object source, Map<String, INDArray> w, boolean timmLayout, String name,
-      Integer heads, Double eps) {
-    long[] cls = shape(source, w, "cls_token", 3);
-    int width = (int) cls[2];
-    long[] conv = shape(source, w, "patch_embed.proj.weight", 4);
-    int patch = (int) (timmLayout ? conv[2] : conv[0]);
-    int depth = 0;
-    for (String k : w.keySet()) {
-      Matcher m = BLOCK.matcher(k);
-      if (m.matches()) {
-        depth = Math.max(depth, Integer.parseInt(m.group(1)) + 1);
-      }
-    }
-    checkArgument(depth > 0, "%s: expected ViT blocks (blocks.0.norm1.weight ...), found none", source);
-    long[] fc1 = shape(source, w, "blocks.0.mlp.fc1.weight", 2);
-    long mlp = timmLayout ? fc1[0] : fc1[1];
-    long tokens = shape(source, w, "pos_embed", 3)[1];
-    int grid = (int) Math.round(Math.sqrt(tokens - 1));
-    checkArgument((long) grid * grid == tokens - 1, "%s: pos_embed: expected 1 + a square number of tokens "
-        + "(a square image), found %s", source, tokens);
-    int h = heads != null ? heads : Math.max(1, width / 64);
-    // h >= 1 first: a checkpoint's vit.heads = 0 made width % h an ArithmeticException
-    checkArgument(h >= 1 && width % h == 0, "heads: expected a divisor >= 1 of the ViT width %s (set --heads), found %s",
-        width, h);
-    return VisionTransformer.builder().width(width).depth(depth).heads(h).patchSize(patch)
-        .mlpRatio(mlp / (double) width).imageSize(grid * patch).qkvBias(w.containsKey("blocks.0.attn.qkv.bias"))
-        .layerNormEps(eps != null ? eps : VisionTransformer.DEFAULT_LAYER_NORM_EPS).name(name).build();
-  }
-
-  /** {@code given}, else the metadata's value under {@code key} parsed, else null. */
-  public static <T> T orMeta(T given, Map<String, String> meta, String key, Function<String, T> parse) {
-    if (given != null || !meta.containsKey(key)) {
-      return given;
-    }
+  /** {@link VisionTransformer#fromConfig} with the file and the config's origin in any error. */
+  public static VisionTransformer configured(Object file, String where, String json) {
     try {
-      return parse.apply(meta.get(key));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("metadata " + key + ": expected a number, found '" + meta.get(key) + "'");
+      return VisionTransformer.fromConfig(json);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + where + ": " + e.getMessage(), e);
     }
-  }
-
-  private static long[] shape(Object source, Map<String, INDArray> w, String key, int rank) {
-    INDArray a = w.get(key);
-    checkArgument(a != null && a.rank() == rank, "%s: expected a ViT tensor '%s' of rank %s, found %s", source, key,
-        rank, a == null ? "none" : Arrays.toString(a.shape()));
-    return a.shape();
   }
 
   private static String preview(Map<String, INDArray> w) {

@@ -251,11 +251,10 @@ public final class SparkCli implements Runnable {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output Parquet folder (must not exist).")
     String out;
 
-    @Option(names = "--heads", paramLabel = "N", description = "Attention heads (default: metadata, else width/64).")
-    Integer heads;
-
-    @Option(names = "--layer-norm-eps", paramLabel = "EPS", description = "LayerNorm epsilon (default: metadata, else 1e-6).")
-    Double eps;
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "Weights that store no ViT config only (timm's own files): the ViT's config JSON"
+            + " (VisionTransformer.toConfig(); {\"preset\": \"B_16\"} is vit_base_patch16_224).")
+    java.nio.file.Path config;
 
     @Option(names = "--image-size", paramLabel = "PX", description = "Encoder input size (default: as trained).")
     Integer imageSize;
@@ -281,7 +280,11 @@ public final class SparkCli implements Runnable {
       PrintWriter e = spec.commandLine().getErr();
       SparkSession spark = sparkOptions.session("stablerep spark-embed");
       try {
-        SparkEmbedding job = SparkEmbedding.builder().weights(weights).heads(heads).layerNormEps(eps)
+        if (config != null && !java.nio.file.Files.isRegularFile(config)) {
+          throw new ParameterException(spec.commandLine(), "--config: expected an existing file, found " + config);
+        }
+        SparkEmbedding job = SparkEmbedding.builder().weights(weights)
+            .config(config == null ? null : java.nio.file.Files.readString(config))
             .imageSize(imageSize).resizeShortSide(resize).interpolation(interpolation)
             .meanPooling("mean".equals(pooling)).batchSize(batch).build();
         SparkEmbedding.Result r = job.run(imageRows(spark, images), out);
