@@ -117,4 +117,10 @@ abstract class AbstractScheduler implements Scheduler {
     indexOf(t);
     return sample;
   }
+
+  /** The options of a scheduler without eta (all but DDIM): only eta 0 has a meaning there. */
+  final void requireNoEta(StepOptions options) {
+    checkArgument(options != null, "options: expected StepOptions (StepOptions.DETERMINISTIC), found null");
+    checkArgument(options.eta() == 0, "eta: expected 0 for %s (only DDIM has eta), found %s", type(), options.eta());
+  }
 }

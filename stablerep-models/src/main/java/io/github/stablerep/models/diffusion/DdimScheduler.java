@@ -3,7 +3,6 @@ package io.github.stablerep.models.diffusion;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import java.util.Arrays;
-import java.util.Random;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -102,39 +101,27 @@ public final class DdimScheduler extends AbstractScheduler {
     return 1.0;
   }
 
-  /** The deterministic step (eta 0). */
+  /**
+   * The step, as diffusers' {@code DDIMScheduler.step(..., eta, use_clipped_model_output,
+   * generator, variance_noise)}: with eta > 0 the noise z is {@link StepOptions#varianceNoise()},
+   * else drawn from {@link StepOptions#generator()} (standard normal, C order). Reports x̂₀ (after
+   * clipping, when {@code clip_sample} is on), as diffusers' {@code pred_original_sample}.
+   */
   @Override
-  public INDArray step(INDArray modelOutput, long t, INDArray sample) {
-    return step(modelOutput, t, sample, 0.0, false, null);
-  }
-
-  /** A stochastic step whose noise z is drawn from {@code generator} (standard normal, C order). */
-  public INDArray step(INDArray modelOutput, long t, INDArray sample, double eta, Random generator) {
-    checkArgument(generator != null || eta == 0, "generator: expected a Random for eta %s > 0, found null", eta);
-    INDArray noise = null;
-    if (eta > 0) {
+  public SchedulerOutput step(INDArray modelOutput, long t, INDArray sample, StepOptions options) {
+    checkArgument(options != null, "options: expected StepOptions (StepOptions.DETERMINISTIC), found null");
+    double eta = options.eta();
+    boolean useClippedModelOutput = options.useClippedModelOutput();
+    INDArray varianceNoise = options.varianceNoise();
+    if (eta > 0 && varianceNoise == null) {
       checkArgument(sample != null, "sample: expected an array, found null");
       double[] z = new double[(int) sample.length()];
       for (int i = 0; i < z.length; i++) {
-        z[i] = generator.nextGaussian();
+        z[i] = options.generator().nextGaussian();
       }
-      noise = Nd4j.create(z, sample.shape(), 'c').castTo(sample.dataType());
+      varianceNoise = Nd4j.create(z, sample.shape(), 'c').castTo(sample.dataType());
     }
-    return step(modelOutput, t, sample, eta, false, noise);
-  }
-
-  /**
-   * The general step, as diffusers' {@code step(..., eta, use_clipped_model_output,
-   * variance_noise=...)}.
-   *
-   * @param eta the weight of the added noise, ≥ 0 (0: DDIM, 1: DDPM-like)
-   * @param useClippedModelOutput recompute ε̂ from the clipped x̂₀
-   * @param varianceNoise z, the shape of {@code sample}; required when eta > 0, else ignored
-   */
-  public INDArray step(INDArray modelOutput, long t, INDArray sample, double eta, boolean useClippedModelOutput,
-      INDArray varianceNoise) {
     checkStepArgs(modelOutput, sample);
-    checkArgument(eta >= 0 && Double.isFinite(eta), "eta: expected a finite value >= 0, found %s", eta);
     requireTimesteps("step");
     int i = indexOf(t);
     long prev = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
@@ -184,7 +171,8 @@ public final class DdimScheduler extends AbstractScheduler {
     if (eta > 0) {
       prevSample.addi(varianceNoise.mul(std));
     }
-    return prevSample;
+    // x0 may be the caller's modelOutput itself (SAMPLE prediction without clipping): a copy, as the output is fresh
+    return new SchedulerOutput(prevSample, x0 == modelOutput ? x0.dup() : x0);
   }
 
   @Override

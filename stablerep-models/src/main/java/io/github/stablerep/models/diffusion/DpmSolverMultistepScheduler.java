@@ -188,8 +188,17 @@ public final class DpmSolverMultistepScheduler extends AbstractScheduler {
     return 1.0;
   }
 
+  /**
+   * diffusers' DPM-Solver reports no x̂₀ (its converted model output is x̂₀ for the ++ variant,
+   * but is kept as multistep history only); refuses eta > 0.
+   */
   @Override
-  public INDArray step(INDArray modelOutput, long t, INDArray sample) {
+  public SchedulerOutput step(INDArray modelOutput, long t, INDArray sample, StepOptions options) {
+    requireNoEta(options);
+    return new SchedulerOutput(multistep(modelOutput, t, sample), null);
+  }
+
+  private INDArray multistep(INDArray modelOutput, long t, INDArray sample) {
     checkStepArgs(modelOutput, sample);
     requireTimesteps("step");
     int i = indexOf(t);

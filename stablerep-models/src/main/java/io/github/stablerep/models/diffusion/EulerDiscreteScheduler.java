@@ -167,8 +167,10 @@ public final class EulerDiscreteScheduler extends AbstractScheduler {
     return sample.div(sqrt(sigma * sigma + 1f));
   }
 
+  /** Reports x̂₀, as diffusers' {@code pred_original_sample}; refuses eta > 0 (the churn-free step has no noise). */
   @Override
-  public INDArray step(INDArray modelOutput, long t, INDArray sample) {
+  public SchedulerOutput step(INDArray modelOutput, long t, INDArray sample, StepOptions options) {
+    requireNoEta(options);
     checkStepArgs(modelOutput, sample);
     requireTimesteps("step");
     int i = indexOf(t);
@@ -189,7 +191,7 @@ public final class EulerDiscreteScheduler extends AbstractScheduler {
     }
     INDArray derivative = sample.sub(x0).divi(sigma);
     float dt = sigmas[i + 1] - sigma;
-    return sample.add(derivative.muli(dt));
+    return new SchedulerOutput(sample.add(derivative.muli(dt)), x0 == modelOutput ? x0.dup() : x0);
   }
 
   @Override

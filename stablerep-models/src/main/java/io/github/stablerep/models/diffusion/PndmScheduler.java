@@ -126,8 +126,14 @@ public final class PndmScheduler extends AbstractScheduler {
     return 1.0;
   }
 
+  /** diffusers' PNDM reports no x̂₀; refuses eta > 0. */
   @Override
-  public INDArray step(INDArray modelOutput, long t, INDArray sample) {
+  public SchedulerOutput step(INDArray modelOutput, long t, INDArray sample, StepOptions options) {
+    requireNoEta(options);
+    return new SchedulerOutput(plmsOrRungeKutta(modelOutput, t, sample), null);
+  }
+
+  private INDArray plmsOrRungeKutta(INDArray modelOutput, long t, INDArray sample) {
     checkStepArgs(modelOutput, sample);
     requireTimesteps("step");
     if (counter >= timesteps.length) {

@@ -8,7 +8,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * A diffusion sampler with diffusers' semantics: {@code setTimesteps(n)}, then for each {@code t}
  * of {@link #timesteps()} in order, run the model on {@code scaleModelInput(sample, t)} and call
- * {@code step(modelOutput, t, sample)} to get the sample at the next (less noisy) timestep.
+ * {@code step(modelOutput, t, sample)} to get the sample at the next (less noisy) timestep ({@link
+ * SchedulerOutput#prevSample()}) and, for DDIM and Euler, the predicted x̂₀. Per-step arguments
+ * (DDIM's eta and its random source) go in a {@link StepOptions}, so that no caller needs the
+ * concrete scheduler.
  *
  * <p>One deliberate difference from diffusers v0.21: the timestep a step moves to is always the
  * next entry of the timestep list (the final step moves to "no noise"), never {@code t − T/n}.
@@ -100,12 +103,24 @@ public interface Scheduler {
   INDArray scaleModelInput(INDArray sample, long t);
 
   /**
-   * One denoising step: the sample at the timestep after {@code t} in the list.
+   * One deterministic denoising step (eta 0): {@code step(modelOutput, t, sample,
+   * StepOptions.DETERMINISTIC)}.
+   */
+  default SchedulerOutput step(INDArray modelOutput, long t, INDArray sample) {
+    return step(modelOutput, t, sample, StepOptions.DETERMINISTIC);
+  }
+
+  /**
+   * One denoising step: the sample at the timestep after {@code t} in the list, and the
+   * predicted x̂₀ where diffusers' scheduler reports it (DDIM, Euler).
    *
    * @param modelOutput the model's prediction (of the config's {@code prediction_type})
    * @param t the current timestep, one of {@link #timesteps()}
    * @param sample the current sample x_t
-   * @return the new sample, a fresh array
+   * @param options per-step arguments; eta > 0 only for DDIM
+   * @return fresh arrays
+   * @throws IllegalArgumentException for eta > 0 on a scheduler other than DDIM, among the
+   *     checks of each argument
    */
-  INDArray step(INDArray modelOutput, long t, INDArray sample);
+  SchedulerOutput step(INDArray modelOutput, long t, INDArray sample, StepOptions options);
 }

@@ -305,6 +305,8 @@ public final class StableDiffusionPipeline {
     long[] timesteps = scheduler.timesteps();
     double[] modelTimesteps = scheduler.modelTimesteps();
     INDArray x = initialLatents.castTo(DataType.FLOAT).mul(scheduler.initNoiseSigma());
+    // eta > 0 only with DDIM (checked by the builder); its noise comes from the seed's generator
+    StepOptions options = eta > 0 ? StepOptions.eta(eta, rng) : StepOptions.DETERMINISTIC;
     for (int i = 0; i < timesteps.length; i++) {
       checkCancelled(progress, i, timesteps.length);
       INDArray input = scheduler.scaleModelInput(x, timesteps[i]);
@@ -317,8 +319,7 @@ public final class StableDiffusionPipeline {
       } else {
         eps = predictNoise(input, modelTimesteps[i], context);
       }
-      x = eta > 0 ? ((DdimScheduler) scheduler).step(eps, timesteps[i], x, eta, rng)
-          : scheduler.step(eps, timesteps[i], x);
+      x = scheduler.step(eps, timesteps[i], x, options).prevSample();
       progress.onStep(i + 1, timesteps.length, timesteps[i]);
     }
     checkCancelled(progress, timesteps.length, timesteps.length);

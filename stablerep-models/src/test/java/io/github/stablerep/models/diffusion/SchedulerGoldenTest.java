@@ -17,8 +17,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * Full sampling chains against diffusers' own schedulers (tools/reference/scheduler_reference.py):
@@ -33,7 +31,6 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  */
 class SchedulerGoldenTest {
   private static final double TOL = 1e-6;
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Map<String, Double> MAX_ERROR = new TreeMap<>();
 
   @TestFactory
@@ -48,13 +45,13 @@ class SchedulerGoldenTest {
   }
 
   private static void check(Path dir) throws IOException {
-    JsonNode c = JSON.readTree(dir.resolve("case.json").toFile());
-    SchedulerType type = SchedulerType.valueOf(c.get("type").asText());
-    double eta = c.get("eta").asDouble();
-    boolean clipped = c.get("use_clipped_model_output").asBoolean();
+    DiffusersConfig c = DiffusersConfig.read(dir.resolve("case.json"));
+    SchedulerType type = SchedulerType.valueOf(c.getString("type"));
+    double eta = c.getDouble("eta");
+    boolean clipped = c.getBoolean("use_clipped_model_output", false);
     String name = dir.getFileName().toString();
     Scheduler s = Scheduler.create(type, dir.resolve("scheduler_config.json"));
-    s.setTimesteps(c.get("steps").asInt());
+    s.setTimesteps(c.getInt("steps"));
 
     long[] expectedT = Goldens.npy(dir, "timesteps").toLongVector();
     long[] ts = s.timesteps();
@@ -77,8 +74,9 @@ class SchedulerGoldenTest {
       record(type + " scaled input", Goldens.assertClose(name + " scaled input " + k, scaled.slice(k),
           s.scaleModelInput(x, ts[k]), TOL));
       INDArray out = eta > 0 || clipped
-          ? ((DdimScheduler) s).step(outputs.slice(k), ts[k], x, eta, clipped, noise == null ? null : noise.slice(k))
-          : s.step(outputs.slice(k), ts[k], x);
+          ? s.step(outputs.slice(k), ts[k], x, StepOptions.builder().eta(eta).useClippedModelOutput(clipped)
+              .varianceNoise(noise == null ? null : noise.slice(k)).build()).prevSample()
+          : s.step(outputs.slice(k), ts[k], x).prevSample();
       record(type + " step", Goldens.assertClose(name + " step " + k + " (t=" + ts[k] + ")", prev.slice(k), out, TOL));
       x = out;
     }

@@ -193,20 +193,43 @@ class SchedulerTest {
     INDArray x = randn(5, 1, 4, 3, 3);
     INDArray e = randn(6, 1, 4, 3, 3);
     long t = s.timesteps()[3];
-    assertThatThrownBy(() -> s.step(e, t, x, 0.5, false, null)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> StepOptions.builder().eta(0.5).build()).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("varianceNoise");
-    assertThatThrownBy(() -> s.step(e, t, x, -1, false, null)).hasMessageContaining("eta");
-    INDArray a = s.step(e, t, x, 1.0, new Random(9));
-    INDArray b = s.step(e, t, x, 1.0, new Random(9));
+    assertThatThrownBy(() -> StepOptions.builder().eta(-1).build()).hasMessageContaining("eta");
+    INDArray a = s.step(e, t, x, StepOptions.eta(1.0, new Random(9))).prevSample();
+    INDArray b = s.step(e, t, x, StepOptions.eta(1.0, new Random(9))).prevSample();
     assertThat(a.equals(b)).isTrue();
     Random r = new Random(9);
     INDArray z = Nd4j.create(DataType.FLOAT, 1, 4, 3, 3);
     for (long i = 0; i < z.length(); i++) {
       z.putScalar(i, (float) r.nextGaussian());
     }
-    assertThat(s.step(e, t, x, 1.0, false, z).equalsWithEps(a, 0)).isTrue();
-    assertThat(s.step(e, t, x, 1.0, new Random(10)).equalsWithEps(a, 1e-3)).isFalse();
-    assertThat(s.step(e, t, x, 0.0, new Random(10)).equals(s.step(e, t, x))).isTrue();
+    assertThat(s.step(e, t, x, StepOptions.builder().eta(1.0).varianceNoise(z).build()).prevSample()
+        .equalsWithEps(a, 0)).isTrue();
+    assertThat(s.step(e, t, x, StepOptions.eta(1.0, new Random(10))).prevSample().equalsWithEps(a, 1e-3)).isFalse();
+    assertThat(s.step(e, t, x, StepOptions.eta(0.0, new Random(10))).prevSample()
+        .equals(s.step(e, t, x).prevSample())).isTrue();
+    assertThatThrownBy(() -> s.step(e, t, x, StepOptions.builder().eta(1.0).varianceNoise(z.reshape(4, 9)).build()))
+        .hasMessageContaining("varianceNoise: expected the shape of sample");
+  }
+
+  @Test
+  void onlyDdimTakesEtaAndOnlyDdimAndEulerReportX0() {
+    INDArray x = randn(5, 1, 4, 3, 3);
+    INDArray e = randn(6, 1, 4, 3, 3);
+    for (SchedulerType type : SchedulerType.values()) {
+      Scheduler s = Scheduler.create(type, DiffusersConfig.parse("{}", "empty"));
+      s.setTimesteps(10);
+      long t = s.timesteps()[0];
+      SchedulerOutput out = s.step(e, t, x);
+      boolean reports = type == SchedulerType.DDIM || type == SchedulerType.EULER;
+      assertThat(out.predOriginalSample().isPresent()).as(type + " reports x0").isEqualTo(reports);
+      if (type != SchedulerType.DDIM) {
+        s.setTimesteps(10);
+        assertThatThrownBy(() -> s.step(e, t, x, StepOptions.eta(0.5, new Random(1))))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("eta: expected 0 for " + type);
+      }
+    }
   }
 
   @Test

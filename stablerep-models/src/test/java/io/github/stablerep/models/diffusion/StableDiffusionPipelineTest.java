@@ -96,7 +96,7 @@ class StableDiffusionPipelineTest {
           INDArray epsU = p.predictNoise(in, mt[i], states.get(NDArrayIndex.interval(0, 1)).dup());
           eps = epsU.add(epsC.sub(epsU).mul(w));
         }
-        x = s.step(eps, ts[i], x);
+        x = s.step(eps, ts[i], x).prevSample();
       }
       expected.add(p.decode(x));
     }
