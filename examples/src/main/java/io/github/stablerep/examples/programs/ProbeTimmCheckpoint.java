@@ -75,7 +75,7 @@ public final class ProbeTimmCheckpoint {
     int size = vit.imageHeight();
     SameDiff sd = SameDiff.create();
     VitGraph graph = vit.define(sd, sd.placeHolder("images", DataType.FLOAT, -1, 3, size, size));
-    List<String> skipped = vit.importWeights(sd, SafeTensors.read(weights), WeightLayout.TIMM);
+    List<String> skipped = vit.importWeights(sd, SafeTensors.read(weights), WeightLayout.TIMM).ignored();
     System.out.println("loaded " + weights + " into " + vit + (skipped.isEmpty() ? "" : ", skipped " + skipped));
 
     Path trainDir;

@@ -11,6 +11,7 @@ import static io.github.stablerep.models.internal.ImageLayers.silu;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.primitives.Ints;
+import io.github.stablerep.models.WeightReport;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -22,8 +23,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Stable Diffusion's VAE, diffusers' {@code AutoencoderKL} (v0.21 semantics) as SameDiff graphs:
@@ -36,7 +35,6 @@ import org.slf4j.LoggerFactory;
  * are [N, latentChannels, H/2^(blocks-1), W/2^(blocks-1)].
  */
 public final class AutoencoderKL {
-  private static final Logger LOG = LoggerFactory.getLogger(AutoencoderKL.class);
   /** Fixed in diffusers' Encoder, Decoder and their mid blocks. */
   static final double EPS = 1e-6;
 
@@ -189,14 +187,13 @@ public final class AutoencoderKL {
   /**
    * Loads diffusers-named weights (legacy attention names and fp16 accepted) into the variables
    * this VAE defined in {@code sd}; only the parts defined are expected. Nothing is loaded unless
-   * all of them are present with their shapes, and the exception lists every offender.
+   * all of them are present with their shapes, and the exception lists every offender. The
+   * parameters of a part not defined (the encoder when only the decoder is) are {@link
+   * WeightReport#ignored()}; other keys are unexpected (see {@link WeightReport}).
    */
   public WeightReport loadWeights(SameDiff sd, Map<String, INDArray> stateDict) {
-    WeightReport r = ModuleWeights.load(sd, name, stateDict, "for " + name);
-    if (!r.unexpected().isEmpty()) {
-      LOG.debug("{}", r);
-    }
-    return r;
+    java.util.Set<String> all = parameterShapes().keySet();
+    return ModuleWeights.load(sd, name, stateDict, "for " + name, all::contains);
   }
 
   /** Every parameter of encoder and decoder, in diffusers' keys and PyTorch's shapes. */

@@ -3,7 +3,9 @@ package io.github.stablerep.models.diffusion;
 import static com.google.common.base.Preconditions.checkArgument;
 import static io.github.stablerep.models.internal.GraphLayers.layerNorm;
 
+import io.github.stablerep.models.WeightReport;
 import io.github.stablerep.models.internal.Attention;
+import io.github.stablerep.models.internal.GraphLayers;
 import io.github.stablerep.models.internal.LayerParams;
 import io.github.stablerep.models.internal.Mlp;
 import java.nio.file.Path;
@@ -13,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
@@ -304,9 +305,9 @@ public final class ClipTextEncoder {
    * @throws IllegalArgumentException as {@link #importWeights} does, before anything is added
    */
   public ClipTextEncoderGraph define(SameDiff sd, SDVariable tokenIds, Map<String, INDArray> weights) {
-    Map<String, INDArray> found = checkWeights(weights).found();
+    checkWeights(weights);
     return define(sd, tokenIds, p -> {
-      INDArray src = found.get(p.key()).castTo(dataType);
+      INDArray src = weights.get(p.key()).castTo(dataType);
       return (p.linear() ? src.transpose() : src).dup('c');
     });
   }
@@ -381,86 +382,66 @@ public final class ClipTextEncoder {
   // ---------------------------------------------------------------- weights
 
   /**
-   * What {@link #importWeights} found: the keys loaded, and the keys it did not use (for
-   * instance a full CLIP checkpoint's {@code vision_model.*}). {@code position_ids}, a buffer
-   * that older checkpoints store and newer ones do not, is neither.
-   */
-  public record LoadReport(List<String> loaded, List<String> unexpected) {
-    public LoadReport {
-      loaded = List.copyOf(loaded);
-      unexpected = List.copyOf(unexpected);
-    }
-  }
-
-  /**
    * Copies a transformers state dict ({@code CLIPTextModel}'s keys, e.g. from diffusers' {@code
    * text_encoder/model.safetensors}) into this encoder's variables in {@code sd}, after {@link
    * #define}. Linear weights are transposed; F16, BF16 and F64 tensors are cast to {@link
-   * #dataType()}. Keys this encoder does not use are reported, not fatal (logged at WARN).
+   * #dataType()}. Keys this encoder does not use (for instance a full CLIP checkpoint's {@code
+   * vision_model.*}) are unexpected: reported, not fatal (logged at WARN); {@code position_ids},
+   * a buffer that older checkpoints store and newer ones do not, is ignored. See {@link
+   * WeightReport} for the rule all imports follow.
    *
    * @throws IllegalArgumentException listing every missing and every mis-shaped (or
    *     non-floating-point) key with expected and found shapes, and the unexpected keys; nothing
    *     is changed then
    * @throws IllegalStateException if {@code sd} lacks this encoder's variables
    */
-  public LoadReport importWeights(SameDiff sd, Map<String, INDArray> weights) {
+  public WeightReport importWeights(SameDiff sd, Map<String, INDArray> weights) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
-    Checked checked = checkWeights(weights);
-    List<String> loaded = new ArrayList<>();
-    for (Param p : parameters()) {
-      INDArray target = variableArray(sd, p);
-      INDArray src = checked.found().get(p.key()).castTo(target.dataType());
-      target.assign(p.linear() ? src.transpose() : src);
-      loaded.add(p.key());
+    WeightReport report = checkWeights(weights);
+    List<Param> params = parameters();
+    List<INDArray> targets = new ArrayList<>();
+    for (Param p : params) {
+      targets.add(variableArray(sd, p));
     }
-    return new LoadReport(loaded, checked.unexpected());
+    for (int i = 0; i < params.size(); i++) {
+      Param p = params.get(i);
+      INDArray target = targets.get(i);
+      INDArray src = weights.get(p.key()).castTo(target.dataType());
+      target.assign(p.linear() ? src.transpose() : src);
+    }
+    return report;
   }
 
-  /** {@code found}: every parameter's tensor, by its transformers key. */
-  private record Checked(Map<String, INDArray> found, List<String> unexpected) {}
-
-  /** Every parameter's tensor in {@code weights}, or an exception listing all that are wrong. */
-  private Checked checkWeights(Map<String, INDArray> weights) {
+  /** The report of importing {@code weights}; throws it unless complete, logs unexpected keys. */
+  private WeightReport checkWeights(Map<String, INDArray> weights) {
     checkArgument(weights != null, "weights: expected a map of tensors, found null");
-    Map<String, String> missing = new TreeMap<>();
-    Map<String, String> misShaped = new TreeMap<>();
-    Map<String, INDArray> found = new LinkedHashMap<>();
-    for (Param p : parameters()) {
+    WeightReport.Builder r = WeightReport.builder("for " + name);
+    List<Param> params = parameters();
+    for (Param p : params) {
       INDArray a = weights.get(p.key());
       if (a == null) {
-        missing.put(p.key(), "expected shape " + Arrays.toString(p.torchShape()));
-      } else if (!Arrays.equals(a.shape(), p.torchShape()) || !a.dataType().isFPType()) {
-        misShaped.put(p.key(), "expected shape " + Arrays.toString(p.torchShape()) + " (floating point), found "
-            + Arrays.toString(a.shape()) + " " + a.dataType());
+        r.missing(p.key(), p.torchShape());
+      } else if (!WeightReport.fits(p.torchShape(), a)) {
+        r.mismatched(p.key(), p.torchShape(), a);
       } else {
-        found.put(p.key(), a);
+        r.loaded(p.key());
       }
     }
     // one set of keys: rebuilding parameters() per weight key made this quadratic
     java.util.Set<String> known = new java.util.HashSet<>();
-    parameters().forEach(p -> known.add(p.key()));
-    List<String> unexpected = new ArrayList<>();
-    for (String k : new TreeMap<>(weights).keySet()) {
-      if (!k.equals(POSITION_IDS) && !known.contains(k)) {
-        unexpected.add(k);
+    params.forEach(p -> known.add(p.key()));
+    for (String k : weights.keySet()) {
+      if (k.equals(POSITION_IDS)) {
+        r.ignored(k);
+      } else if (!known.contains(k)) {
+        r.unexpected(k);
       }
     }
-    if (!missing.isEmpty() || !misShaped.isEmpty()) {
-      StringBuilder msg = new StringBuilder("weights: cannot load into ").append(this).append(": ")
-          .append(missing.size()).append(" missing, ").append(misShaped.size()).append(" mis-shaped, ")
-          .append(unexpected.size()).append(" unexpected key(s)");
-      missing.forEach((k, why) -> msg.append("\n  missing '").append(k).append("': ").append(why));
-      misShaped.forEach((k, why) -> msg.append("\n  mis-shaped '").append(k).append("': ").append(why));
-      unexpected.stream().limit(20).forEach(k -> msg.append("\n  unexpected '").append(k).append("'"));
-      if (unexpected.size() > 20) {
-        msg.append("\n  ... and ").append(unexpected.size() - 20).append(" more unexpected");
-      }
-      throw new IllegalArgumentException(msg.toString());
+    WeightReport report = r.build().requireComplete();
+    if (!report.unexpected().isEmpty()) {
+      LOG.warn("{}", report);
     }
-    if (!unexpected.isEmpty()) {
-      LOG.warn("{}: {} unexpected key(s) not loaded, e.g. {}", name, unexpected.size(), unexpected.get(0));
-    }
-    return new Checked(found, unexpected);
+    return report;
   }
 
   /** This encoder's variables as a transformers state dict (fresh C-order arrays, the variables' type). */

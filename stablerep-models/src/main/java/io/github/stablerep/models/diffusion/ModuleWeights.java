@@ -3,6 +3,7 @@ package io.github.stablerep.models.diffusion;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.core.io.SafeTensors;
+import io.github.stablerep.models.WeightReport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,7 +13,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -76,28 +77,33 @@ final class ModuleWeights {
 
   /** Compares (remapped) weights with the expected PyTorch shapes and reports every offender. */
   static WeightReport check(String source, Map<String, long[]> expected, Map<String, INDArray> weights) {
-    Map<String, long[]> missing = new TreeMap<>();
-    Map<String, String> misshaped = new TreeMap<>();
-    int loaded = 0;
+    return check(source, expected, weights, k -> false);
+  }
+
+  /** As above; keys outside {@code expected} that {@code ignore} accepts are ignored, not unexpected. */
+  static WeightReport check(String source, Map<String, long[]> expected, Map<String, INDArray> weights,
+      Predicate<String> ignore) {
+    WeightReport.Builder r = WeightReport.builder(source);
     for (Map.Entry<String, long[]> e : expected.entrySet()) {
       INDArray a = weights.get(e.getKey());
       if (a == null) {
-        missing.put(e.getKey(), e.getValue());
+        r.missing(e.getKey(), e.getValue());
       } else if (!a.dataType().isFPType() || !shapeFits(e.getValue(), a.shape())) {
-        misshaped.put(e.getKey(), "expected shape " + Arrays.toString(e.getValue()) + " (floating point), found "
-            + Arrays.toString(a.shape()) + " " + a.dataType());
+        r.mismatched(e.getKey(), e.getValue(), a);
       } else {
-        loaded++;
+        r.loaded(e.getKey());
       }
     }
-    List<String> unexpected = new ArrayList<>();
     for (String k : weights.keySet()) {
       if (!expected.containsKey(k)) {
-        unexpected.add(k);
+        if (ignore.test(k)) {
+          r.ignored(k);
+        } else {
+          r.unexpected(k);
+        }
       }
     }
-    unexpected.sort(null);
-    return new WeightReport(source, loaded, missing, unexpected, misshaped);
+    return r.build();
   }
 
   /** The expected shape, or, for a linear weight, the [out, in, 1, 1] of a 1x1 conv (old VAE files). */
@@ -140,10 +146,15 @@ final class ModuleWeights {
   static Map<String, INDArray> readPretrained(Path file, Map<String, long[]> expected, DataType type) {
     List<WeightReport> report = new ArrayList<>(1);
     Map<String, INDArray> converted = convert(file.toString(), expected, read(file), type, report);
-    if (!report.get(0).unexpected().isEmpty()) {
-      LoggerFactory.getLogger(ModuleWeights.class).warn("{}", report.get(0));
-    }
+    warnUnexpected(report.get(0));
     return converted;
+  }
+
+  /** Unexpected keys are not fatal (see {@link WeightReport}) but are said. */
+  static void warnUnexpected(WeightReport report) {
+    if (!report.unexpected().isEmpty()) {
+      LoggerFactory.getLogger(ModuleWeights.class).warn("{}", report);
+    }
   }
 
   /** The number of scalars in a set of PyTorch shapes. */
@@ -175,10 +186,17 @@ final class ModuleWeights {
    * assigned unless every parameter is present with its shape; the exception lists each offender.
    */
   static WeightReport load(SameDiff sd, String scope, Map<String, INDArray> weights, String source) {
+    return load(sd, scope, weights, source, k -> false);
+  }
+
+  /** As above; keys {@code ignore} accepts (parts of the module not defined in sd) are ignored. */
+  static WeightReport load(SameDiff sd, String scope, Map<String, INDArray> weights, String source,
+      Predicate<String> ignore) {
     checkArgument(weights != null, "weights: expected a state dict, found null");
     Map<String, long[]> expected = expectedFromGraph(sd, scope);
     Map<String, INDArray> remapped = remapLegacy(weights);
-    WeightReport report = check(source, expected, remapped).requireComplete();
+    WeightReport report = check(source, expected, remapped, ignore).requireComplete();
+    warnUnexpected(report);
     // one tensor at a time: a converted copy of a whole SD UNet would be gigabytes
     expected.forEach((k, shape) -> {
       INDArray target = sd.getVariable(scope + "/" + k).getArr();

@@ -12,6 +12,7 @@ import static io.github.stablerep.models.diffusion.DiffusionBlocks.upsample;
 import static io.github.stablerep.models.internal.ImageLayers.silu;
 
 import com.google.common.collect.ImmutableList;
+import io.github.stablerep.models.WeightReport;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Arrays;

@@ -3,6 +3,7 @@ package io.github.stablerep.models.vit;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.core.io.StrictJson;
+import io.github.stablerep.models.WeightReport;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -305,44 +306,53 @@ public final class ProjectionHead {
    * Loads weights in torch's layout (see {@link #exportWeights}) into the variables that {@link
    * #define} created, casting to their data type. {@code num_batches_tracked} may be absent (as
    * torch allows); every other key is required. Nothing changes unless every key checks out.
+   * Keys the head has no parameter for are unexpected: reported and logged at WARN, not fatal
+   * (the rule of every import, see {@link WeightReport}).
    *
-   * @throws IllegalArgumentException listing every unknown, missing and mis-shaped key with its
-   *     expected and found shape
+   * @return what was loaded and what was unexpected
+   * @throws IllegalArgumentException listing every missing and mis-shaped key with its expected
+   *     and found shape, and the unexpected keys
    */
-  public void importWeights(SameDiff sd, Map<String, INDArray> weights) {
+  public WeightReport importWeights(SameDiff sd, Map<String, INDArray> weights) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(weights != null, "weights: expected a map of torch keys to arrays, found null");
     Map<String, long[]> shapes = sdShapes();
-    List<String> problems = new ArrayList<>();
+    WeightReport.Builder r = WeightReport.builder("for " + (prefix.isEmpty() ? "the projection head" : prefix));
     for (Map.Entry<String, INDArray> e : weights.entrySet()) {
       long[] sdShape = shapes.get(e.getKey());
       if (sdShape == null) {
-        problems.add("unknown key '" + e.getKey() + "'");
+        r.unexpected(e.getKey());
         continue;
       }
       long[] expected = torchShape(e.getKey(), sdShape);
-      long[] found = e.getValue() == null ? null : e.getValue().shape();
-      if (found == null || !Arrays.equals(expected, found)) {
-        problems.add("'" + e.getKey() + "': expected shape " + Arrays.toString(expected) + ", found "
-            + (found == null ? "null" : Arrays.toString(found)));
+      INDArray a = e.getValue();
+      // num_batches_tracked is int64 in torch: only its shape is checked
+      boolean fits = e.getKey().endsWith(NUM_BATCHES_TRACKED)
+          ? a != null && Arrays.equals(expected, a.shape()) : WeightReport.fits(expected, a);
+      if (fits) {
+        r.loaded(e.getKey());
+      } else {
+        r.mismatched(e.getKey(), expected, a);
       }
     }
     for (Map.Entry<String, long[]> e : shapes.entrySet()) {
       if (!weights.containsKey(e.getKey()) && !e.getKey().endsWith(NUM_BATCHES_TRACKED)) {
-        problems.add("missing key '" + e.getKey() + "' of shape " + Arrays.toString(torchShape(e.getKey(), e.getValue())));
+        r.missing(e.getKey(), torchShape(e.getKey(), e.getValue()));
       }
     }
-    checkArgument(problems.isEmpty(), "weights: %s problem(s): %s", problems.size(), problems);
-    List<INDArray> targets = new ArrayList<>();
-    for (String key : weights.keySet()) {
-      targets.add(array(sd, key));
+    WeightReport report = r.build().requireComplete();
+    if (!report.unexpected().isEmpty()) {
+      org.slf4j.LoggerFactory.getLogger(ProjectionHead.class).warn("{}", report);
     }
-    int k = 0;
-    for (Map.Entry<String, INDArray> e : weights.entrySet()) {
-      INDArray target = targets.get(k++);
-      INDArray src = isLinearWeight(e.getKey()) ? e.getValue().transpose() : e.getValue();
+    Map<String, INDArray> targets = new LinkedHashMap<>();
+    for (String key : report.loaded()) {
+      targets.put(key, array(sd, key));
+    }
+    targets.forEach((key, target) -> {
+      INDArray src = isLinearWeight(key) ? weights.get(key).transpose() : weights.get(key);
       target.assign(src.castTo(target.dataType()));
-    }
+    });
+    return report;
   }
 
   INDArray array(SameDiff sd, String key) {

@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static io.github.stablerep.models.internal.GraphLayers.layerNorm;
 
 import io.github.stablerep.core.io.StrictJson;
+import io.github.stablerep.models.WeightReport;
 import io.github.stablerep.models.internal.Attention;
 import io.github.stablerep.models.internal.DropPath;
 import io.github.stablerep.models.internal.LayerParams;
@@ -436,12 +437,16 @@ public final class VisionTransformer {
    * timm, the checkpoint's grid is inferred as square from its token count; resample a
    * non-square one first.
    *
-   * @return the keys that were skipped as the classifier, sorted
-   * @throws IllegalArgumentException listing every missing, unknown or mis-shaped key with its
-   *     expected and found shapes; nothing is changed then
+   * <p>Keys this model has no parameter for are unexpected: reported and logged at WARN, not
+   * fatal (the rule of every import, see {@link WeightReport}); the classifier is {@link
+   * WeightReport#ignored()}.
+   *
+   * @return what was loaded, skipped and unexpected
+   * @throws IllegalArgumentException listing every missing or mis-shaped key with its expected
+   *     and found shapes, and the unexpected keys; nothing is changed then
    * @throws IllegalStateException if {@code sd} lacks this model's variables
    */
-  public List<String> importWeights(SameDiff sd, Map<String, INDArray> weights, WeightLayout layout) {
+  public WeightReport importWeights(SameDiff sd, Map<String, INDArray> weights, WeightLayout layout) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
     checkArgument(weights != null, "weights: expected a map of tensors, found null");
     checkArgument(layout != null, "layout: expected TIMM or TORCHVISION, found null");

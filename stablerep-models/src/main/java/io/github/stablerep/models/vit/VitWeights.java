@@ -1,13 +1,12 @@
 package io.github.stablerep.models.vit;
 
+import io.github.stablerep.models.WeightReport;
 import io.github.stablerep.models.vit.VisionTransformer.Kind;
 import io.github.stablerep.models.vit.VisionTransformer.Param;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -113,14 +112,14 @@ final class VitWeights {
     return out;
   }
 
-  static List<String> importInto(
+  static WeightReport importInto(
       VisionTransformer vit, SameDiff sd, Map<String, INDArray> weights, WeightLayout layout) {
     List<Param> params = vit.parameters();
     Map<String, INDArray> targets = new LinkedHashMap<>();
     for (Param p : params) {
       targets.put(p.key(), variableArray(vit, sd, p));
     }
-    Map<String, String> problems = new TreeMap<>();
+    WeightReport.Builder r = WeightReport.builder("for " + vit.name() + " (" + layout + " layout)");
     Map<Param, INDArray> found = new LinkedHashMap<>();
     java.util.Set<String> used = new java.util.HashSet<>();
     for (Param p : params) {
@@ -133,7 +132,7 @@ final class VitWeights {
         }
       }
       if (hit == null) {
-        problems.put(key(layout, p), "missing: expected shape " + Arrays.toString(expected) + ", found none");
+        r.missing(key(layout, p), expected);
         continue;
       }
       used.add(hit);
@@ -141,38 +140,32 @@ final class VitWeights {
       if (p.key().equals("pos_embed")) {
         a = resampledIfOtherGrid(vit, hit, a);
       }
-      if (a == null || !Arrays.equals(a.shape(), expected) || !a.dataType().isFPType()) {
-        problems.put(hit, "mis-shaped: expected shape " + Arrays.toString(expected) + " (floating point), found "
-            + (a == null ? "null" : Arrays.toString(a.shape()) + " " + a.dataType()));
+      if (!WeightReport.fits(expected, a)) {
+        r.mismatched(hit, expected, a);
         continue;
       }
+      r.loaded(hit);
       found.put(p, a);
     }
-    List<String> ignored = new ArrayList<>();
-    for (Map.Entry<String, INDArray> e : weights.entrySet()) {
-      String k = e.getKey();
+    for (String k : weights.keySet()) {
       if (used.contains(k)) {
         continue;
       }
       if (isClassifier(layout, k)) {
-        ignored.add(k);
+        r.ignored(k);
       } else {
-        INDArray a = e.getValue();
-        problems.put(k, "unknown: expected no such key, found shape " + (a == null ? "null" : Arrays.toString(a.shape())));
+        r.unexpected(k);
       }
     }
-    if (!problems.isEmpty()) {
-      StringBuilder msg = new StringBuilder("weights: ").append(problems.size())
-          .append(" offending key(s) for layout ").append(layout).append(" and ").append(vit).append(':');
-      problems.forEach((k, why) -> msg.append("\n  '").append(k).append("' ").append(why));
-      throw new IllegalArgumentException(msg.toString());
+    WeightReport report = r.build().requireComplete();
+    if (!report.unexpected().isEmpty()) {
+      LOG.warn("{}", report);
     }
     for (Map.Entry<Param, INDArray> e : found.entrySet()) {
       INDArray target = targets.get(e.getKey().key());
       target.assign(fromLayout(e.getKey(), e.getValue()).castTo(target.dataType()));
     }
-    ignored.sort(null);
-    return List.copyOf(ignored);
+    return report;
   }
 
   /**

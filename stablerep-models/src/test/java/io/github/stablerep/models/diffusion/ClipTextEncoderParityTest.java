@@ -1,5 +1,6 @@
 package io.github.stablerep.models.diffusion;
 
+import io.github.stablerep.models.WeightReport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.stablerep.core.Goldens;
@@ -41,7 +42,7 @@ class ClipTextEncoderParityTest {
     SDVariable input = sd.placeHolder("input_ids", DataType.LONG, -1, ids.size(1));
     ClipTextEncoderGraph g = enc.define(sd, input);
     Map<String, INDArray> weights = SafeTensors.read(dir.resolve(weightsFile));
-    ClipTextEncoder.LoadReport report = enc.importWeights(sd, weights);
+    WeightReport report = enc.importWeights(sd, weights);
     assertThat(report.unexpected()).isEmpty();
     assertThat(report.loaded()).hasSize(enc.parameters().size());
 

@@ -1,5 +1,6 @@
 package io.github.stablerep.models.diffusion;
 
+import io.github.stablerep.models.WeightReport;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -73,8 +74,9 @@ class ClipTextEncoderTest {
     Map<String, INDArray> extra = new HashMap<>(w);
     extra.put("text_projection.weight", Nd4j.zeros(DataType.FLOAT, 16, 32));
     extra.put("text_model.embeddings.position_ids", Nd4j.arange(16).castTo(DataType.LONG).reshape(1, 16));
-    ClipTextEncoder.LoadReport report = enc.importWeights(sd, extra);
+    WeightReport report = enc.importWeights(sd, extra);
     assertThat(report.unexpected()).containsExactly("text_projection.weight");
+    assertThat(report.ignored()).containsExactly("text_model.embeddings.position_ids");
 
     Map<String, INDArray> bad = new HashMap<>(w);
     bad.remove("text_model.encoder.layers.1.mlp.fc2.bias");

@@ -1,5 +1,6 @@
 package io.github.stablerep.models.diffusion;
 
+import io.github.stablerep.models.WeightReport;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.stablerep.core.Goldens;
@@ -43,7 +44,7 @@ class DiffusionBlocksTest {
     Map<String, INDArray> weights = SafeTensors.read(Goldens.dir("diffusion/blocks/" + name).resolve("weights.safetensors"));
     WeightReport report = ModuleWeights.load(sd, "b", weights, name);
     assertThat(report.unexpected()).as("unexpected keys").isEmpty();
-    assertThat(report.loaded()).isEqualTo(weights.size());
+    assertThat(report.loaded()).hasSize(weights.size());
     Map<String, INDArray> feeds = new LinkedHashMap<>();
     for (String ph : sd.inputs()) {
       feeds.put(ph, Goldens.npy(dir(name), ph).castTo(type));

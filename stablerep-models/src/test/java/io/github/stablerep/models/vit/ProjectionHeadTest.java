@@ -111,10 +111,10 @@ class ProjectionHeadTest {
     w.put("layer2.bias", Nd4j.zeros(DataType.FLOAT, 10).addi(5));
     w.put("head.extra", Nd4j.zeros(1));
     assertThatThrownBy(() -> head.importWeights(sd, w))
-        .hasMessageContaining("3 problem(s)")
-        .hasMessageContaining("'layer1.weight': expected shape [10, 6], found [6, 10]")
-        .hasMessageContaining("unknown key 'head.extra'")
-        .hasMessageContaining("missing key 'bn2.bias' of shape [10]");
+        .hasMessageContaining("1 missing, 1 mis-shaped, 1 unexpected")
+        .hasMessageContaining("mis-shaped 'layer1.weight': expected shape [10, 6] (floating point), found [6, 10]")
+        .hasMessageContaining("unexpected 'head.extra'")
+        .hasMessageContaining("missing 'bn2.bias': expected shape [10]");
     assertThat(head.exportWeights(sd).get("layer2.bias")).isEqualTo(before);
   }
 
