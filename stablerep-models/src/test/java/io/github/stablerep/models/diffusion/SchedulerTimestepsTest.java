@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.stablerep.core.Goldens;
+import io.github.stablerep.core.io.StrictJson;
 import java.io.IOException;
-import java.util.ArrayList;
+import java.nio.file.Files;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.nd4j.shade.jackson.databind.JsonNode;
-import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 /**
  * Timestep grids against diffusers (golden/schedulers/timesteps_table.json): every scheduler,
@@ -20,24 +20,26 @@ import org.nd4j.shade.jackson.databind.ObjectMapper;
  * trailing grid ends in a spurious −1, the golden is diffusers' list without it.
  */
 class SchedulerTimestepsTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Test
   void gridsMatchDiffusersExactly() throws IOException {
-    JsonNode rows = JSON.readTree(Goldens.dir("schedulers").resolve("timesteps_table.json").toFile());
+    List<?> rows = (List<?>) StrictJson.parse(
+        Files.readString(Goldens.dir("schedulers").resolve("timesteps_table.json")), 8);
     assertThat(rows.size()).isGreaterThan(400);
     int refused = 0;
-    for (JsonNode row : rows) {
-      SchedulerType type = SchedulerType.valueOf(row.get("type").asText());
-      String label = type + " " + row.get("config").toString() + " steps " + row.get("steps").asInt();
-      Scheduler s = Scheduler.create(type, DiffusersConfig.parse(row.get("config").toString(), label));
-      int steps = row.get("steps").asInt();
-      if (row.has("prk_zero_half_step")) {
+    for (Object r : rows) {
+      Map<?, ?> row = (Map<?, ?>) r;
+      SchedulerType type = SchedulerType.valueOf((String) row.get("type"));
+      int steps = Math.toIntExact(StrictJson.exactLong(row.get("steps")));
+      String config = StrictJson.write(row.get("config"));
+      String label = type + " " + config + " steps " + steps;
+      Scheduler s = Scheduler.create(type, DiffusersConfig.parse(config, label));
+      if (row.containsKey("prk_zero_half_step")) {
         assertThatThrownBy(() -> s.setTimesteps(steps)).as(label)
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PRK warm-up");
         continue;
       }
-      if (row.has("out_of_range")) {
+      if (row.containsKey("out_of_range")) {
         assertThatThrownBy(() -> s.setTimesteps(steps)).as(label)
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside [0, 1000)");
         refused++;
@@ -52,20 +54,14 @@ class SchedulerTimestepsTest {
       }
     }
     assertThat(refused).isGreaterThan(0);
-    assertThat(rows).anyMatch(r -> r.has("dropped_minus_one"));
+    assertThat(rows).anyMatch(r -> ((Map<?, ?>) r).containsKey("dropped_minus_one"));
   }
 
-  private static long[] longs(JsonNode a) {
-    List<Long> out = new ArrayList<>();
-    a.forEach(v -> out.add(v.asLong()));
-    return out.stream().mapToLong(Long::longValue).toArray();
+  private static long[] longs(Object a) {
+    return ((List<?>) a).stream().mapToLong(StrictJson::exactLong).toArray();
   }
 
-  private static double[] doubles(JsonNode a) {
-    double[] out = new double[a.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = a.get(i).asDouble();
-    }
-    return out;
+  private static double[] doubles(Object a) {
+    return ((List<?>) a).stream().mapToDouble(v -> ((Number) v).doubleValue()).toArray();
   }
 }
