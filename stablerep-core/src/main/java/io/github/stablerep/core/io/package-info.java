@@ -1,7 +1,8 @@
 /**
  * Tensor file formats: {@link io.github.stablerep.core.io.SafeTensors} (Hugging Face
  * checkpoints) and {@link io.github.stablerep.core.io.Npy} (NumPy arrays, used for golden test
- * data).
+ * data), and {@link io.github.stablerep.core.io.StrictJson}, the project's one JSON parser and
+ * writer (headers, configs, result files).
  *
  * <p>Both readers treat files as untrusted input: every malformed file produces a checked
  * exception ({@link io.github.stablerep.core.io.SafeTensorsException},

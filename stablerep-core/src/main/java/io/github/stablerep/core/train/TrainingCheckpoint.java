@@ -271,7 +271,7 @@ public final class TrainingCheckpoint {
     return modelConfigs;
   }
 
-  /** The JSON config stored for model {@code name}, if any (checkpoints before 0.2 have none). */
+  /** The JSON config stored for model {@code name}, if any (checkpoints written before configs were stored have none). */
   public Optional<String> modelConfig(String name) {
     return Optional.ofNullable(modelConfigs.get(name));
   }
