@@ -180,7 +180,7 @@ public final class LossDemo {
   /** Fraction of images whose nearest other image (cosine) shows the same caption. */
   static double nearestNeighbourAccuracy(INDArray features, long[] caption) {
     INDArray f = features.divColumnVector(features.norm2(1).reshape(features.rows(), 1).addi(1e-12));
-    INDArray sim = io.github.stablerep.core.internal.Matmul.mm(f, f, false, true);
+    INDArray sim = io.github.stablerep.core.linalg.Matmul.mm(f, f, false, true);
     int n = (int) f.rows();
     int correct = 0;
     for (int i = 0; i < n; i++) {

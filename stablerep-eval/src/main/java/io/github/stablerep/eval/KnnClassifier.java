@@ -2,7 +2,7 @@ package io.github.stablerep.eval;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import io.github.stablerep.core.internal.Matmul;
+import io.github.stablerep.core.linalg.Matmul;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;

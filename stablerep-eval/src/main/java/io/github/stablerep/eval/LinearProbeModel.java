@@ -1,6 +1,6 @@
 package io.github.stablerep.eval;
 
-import io.github.stablerep.core.internal.Matmul;
+import io.github.stablerep.core.linalg.Matmul;
 import java.util.Collections;
 import java.util.SortedMap;
 import java.util.TreeMap;

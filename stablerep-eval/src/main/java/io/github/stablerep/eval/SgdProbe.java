@@ -2,6 +2,7 @@ package io.github.stablerep.eval;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.linalg.Matmul;
 import io.github.stablerep.core.optim.WarmupCosineSchedule;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -220,14 +221,14 @@ public final class SgdProbe {
           normaliseBatch(batch, cols, runMean, runVar);
         }
         xb.data().setData(batch);
-        Gemm.into(xb, theta, false, true, logits);
+        Matmul.into(xb, theta, false, true, logits);
         double[] z = logits.data().asDouble();
         for (int h = 0; h < heads; h++) {
           epochLoss[h][e] +=
               softmaxResidual(z, batchY, h * classes, classes, rows, lrs[h]) / stepsPerEpoch;
         }
         residual.data().setData(z);
-        Gemm.into(residual, xb, true, false, grad);
+        Matmul.into(residual, xb, true, false, grad);
         if (weightDecay != 0) {
           // coupled decay, pre-scaled like the gradient: lr_h · wd · θ_h on head h's rows
           for (int h = 0; h < heads; h++) {

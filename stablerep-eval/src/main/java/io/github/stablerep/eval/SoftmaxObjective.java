@@ -1,5 +1,6 @@
 package io.github.stablerep.eval;
 
+import io.github.stablerep.core.linalg.Matmul;
 import java.util.stream.IntStream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -96,7 +97,7 @@ final class SoftmaxObjective {
   /** f(θ); writes ∇f into {@code gradient} when it is non-null. θ is [K, d + 1] row-major. */
   double evaluate(double[] parameters, double[] gradient) {
     theta.data().setData(parameters);
-    Gemm.into(xb, theta, false, true, logits);
+    Matmul.into(xb, theta, false, true, logits);
     double[] z = logits.data().asDouble();
     int n = y.length;
     boolean withGradient = gradient != null;
@@ -122,7 +123,7 @@ final class SoftmaxObjective {
     double value = loss / n + 0.5 * lambda * penalty;
     if (gradient != null) {
       residual.data().setData(z);
-      Gemm.into(residual, xb, true, false, grad);
+      Matmul.into(residual, xb, true, false, grad);
       double[] g = grad.data().asDouble();
       for (int k = 0; k < classes; k++) {
         for (int j = 0; j < cols; j++) {

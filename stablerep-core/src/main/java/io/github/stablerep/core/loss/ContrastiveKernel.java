@@ -1,6 +1,6 @@
 package io.github.stablerep.core.loss;
 
-import io.github.stablerep.core.internal.Matmul;
+import io.github.stablerep.core.linalg.Matmul;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;

@@ -3,7 +3,7 @@ package io.github.stablerep.core.loss;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import io.github.stablerep.core.Shapes;
-import io.github.stablerep.core.internal.Matmul;
+import io.github.stablerep.core.linalg.Matmul;
 import io.github.stablerep.core.loss.ContrastiveKernel.CrossEntropy;
 import io.github.stablerep.core.loss.ContrastiveKernel.Normalized;
 import org.nd4j.autodiff.samediff.SDVariable;
