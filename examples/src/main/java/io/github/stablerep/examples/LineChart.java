@@ -1,5 +1,6 @@
 package io.github.stablerep.examples;
 
+import io.github.stablerep.core.io.AtomicFiles;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -9,7 +10,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
@@ -101,13 +101,7 @@ public final class LineChart {
     }
     g.dispose();
     Files.createDirectories(file.toAbsolutePath().getParent());
-    Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".chart", ".png.tmp");
-    try {
-      ImageIO.write(img, "png", tmp.toFile());
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.writeStream(file, out -> ImageIO.write(img, "png", out));
   }
 
   private static int px(double x, double min, double max, int left, int width) {

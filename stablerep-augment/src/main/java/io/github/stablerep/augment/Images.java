@@ -2,6 +2,7 @@ package io.github.stablerep.augment;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.io.AtomicFiles;
 import java.awt.Dimension;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
@@ -10,12 +11,8 @@ import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -333,7 +330,7 @@ public final class Images {
     } catch (java.io.UncheckedIOException e) {
       throw e.getCause(); // writePng has always reported an encoder failure as its IOException
     }
-    writeAtomically(path, png);
+    AtomicFiles.writeBytes(path, png);
   }
 
   /**
@@ -381,29 +378,6 @@ public final class Images {
       return 0; // also NaN
     }
     return v >= 1f ? 255 : (int) (v * 255f);
-  }
-
-  private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-    Path absolute = target.toAbsolutePath();
-    Path temp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".tmp");
-    boolean moved = false;
-    try {
-      try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING)) {
-        ByteBuffer buf = ByteBuffer.wrap(bytes);
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-        ch.force(true);
-      }
-      Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
-      moved = true;
-    } finally {
-      if (!moved) {
-        Files.deleteIfExists(temp);
-      }
-    }
   }
 
   private static String hexPrefix(byte[] b) {

@@ -1,13 +1,11 @@
 package io.github.stablerep.examples.cli;
 
+import io.github.stablerep.core.io.AtomicFiles;
 import io.github.stablerep.examples.ConsoleProgress;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.OptionSpec;
@@ -110,17 +108,6 @@ abstract class CliCommand implements Callable<Integer> {
 
   /** Writes text through a temporary file renamed over the target, so readers never see half a file. */
   static void writeAtomically(Path file, String text) throws IOException {
-    Path target = prepareOutput(file).toAbsolutePath();
-    Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-    try {
-      Files.writeString(temp, text, StandardCharsets.UTF_8);
-      try {
-        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(temp);
-    }
+    AtomicFiles.writeString(prepareOutput(file), text);
   }
 }

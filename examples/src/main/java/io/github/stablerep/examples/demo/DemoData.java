@@ -2,6 +2,7 @@ package io.github.stablerep.examples.demo;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.io.AtomicFiles;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import javax.imageio.ImageIO;
@@ -18,7 +19,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -149,9 +149,7 @@ public final class DemoData {
       if (!Files.exists(target)) {
         try (InputStream in = DemoData.class.getResourceAsStream(RESOURCES + f + ".gz")) {
           checkArgument(in != null, "classpath: expected the embedded dataset file %s%s.gz, found none", RESOURCES, f);
-          Path tmp = Files.createTempFile(dir, "." + f, ".tmp");
-          Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-          Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+          AtomicFiles.writeStream(target, in::transferTo);
         }
       }
     }
@@ -256,7 +254,7 @@ public final class DemoData {
       Files.write(paths.get(i), bytes.toByteArray());
       progress.accept(i + 1);
     }
-    Files.writeString(marker, key, StandardCharsets.UTF_8);
+    AtomicFiles.writeString(marker, key);  // the set is valid only once this lands whole
     return paths;
   }
 

@@ -8,6 +8,7 @@ import io.github.stablerep.augment.Images;
 import io.github.stablerep.augment.data.CaptionGroup;
 import io.github.stablerep.augment.data.MultiViewBatch;
 import io.github.stablerep.augment.data.MultiViewSampler;
+import io.github.stablerep.core.io.AtomicFiles;
 import io.github.stablerep.eval.FeatureExtractor;
 import io.github.stablerep.eval.KnnClassifier;
 import io.github.stablerep.eval.LinearProbe;
@@ -31,7 +32,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -591,12 +591,6 @@ public final class StableRepDemo {
   static void writeText(Path file, String text) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
-    try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFiles.writeString(file, text);
   }
 }

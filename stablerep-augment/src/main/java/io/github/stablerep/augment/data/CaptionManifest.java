@@ -2,14 +2,16 @@ package io.github.stablerep.augment.data;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import io.github.stablerep.core.io.AtomicFiles;
 import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -155,40 +157,30 @@ public final class CaptionManifest {
     Path file = manifest.toAbsolutePath();
     Path base = file.getParent();
     Files.createDirectories(base);
-    Path temp = Files.createTempFile(base, "." + file.getFileName(), ".tmp");
-    boolean moved = false;
-    try {
-      try (Writer w = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
-        w.write(HEADER_TEXT);
-        w.write('\n');
-        for (CaptionGroup g : dataset.captions()) {
-          String prefix = escape(g.id()) + '\t' + escape(g.caption()) + '\t';
-          for (Path image : g.images()) {
-            Path rel = base.relativize(image.toAbsolutePath().normalize());
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < rel.getNameCount(); i++) {
-              if (i > 0) {
-                sb.append('/');
-              }
-              sb.append(rel.getName(i));
+    AtomicFiles.writeStream(file, out -> {
+      // A reporting encoder, as Files.newBufferedWriter's: a lone surrogate fails the write
+      // instead of becoming '?'. Not closed: AtomicFiles owns the stream; the flush suffices.
+      Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8.newEncoder()));
+      w.write(HEADER_TEXT);
+      w.write('\n');
+      for (CaptionGroup g : dataset.captions()) {
+        String prefix = escape(g.id()) + '\t' + escape(g.caption()) + '\t';
+        for (Path image : g.images()) {
+          Path rel = base.relativize(image.toAbsolutePath().normalize());
+          StringBuilder sb = new StringBuilder();
+          for (int i = 0; i < rel.getNameCount(); i++) {
+            if (i > 0) {
+              sb.append('/');
             }
-            w.write(prefix);
-            w.write(escape(sb.toString()));
-            w.write('\n');
+            sb.append(rel.getName(i));
           }
+          w.write(prefix);
+          w.write(escape(sb.toString()));
+          w.write('\n');
         }
       }
-      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(temp,
-          java.nio.file.StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      moved = true;
-    } finally {
-      if (!moved) {
-        Files.deleteIfExists(temp);
-      }
-    }
+      w.flush();
+    });
   }
 
   /**
