@@ -324,14 +324,50 @@ public final class SimClrAugmentation {
     ImageOps.published(out);
   }
 
+  /** The stages of {@link #augmentOne}, in the order it runs them. */
+  enum Stage {
+    LOAD, DOWNSAMPLE, CROP_RESIZE, BRIGHTNESS, CONTRAST, SATURATION, HUE, GRAYSCALE, BLUR, FLIP,
+    SOLARIZE, NORMALIZE
+  }
+
+  /**
+   * Told, after each stage that {@link #augmentOne} runs for a sample, which stage it was and the
+   * mark taken before it: the seam through which {@code AugmentCpuProfile} (augment's tests)
+   * times the pipeline's real stages instead of a copy of them. {@link #NONE} costs two calls
+   * per stage.
+   */
+  interface StageTimer {
+    StageTimer NONE = new StageTimer() {
+      @Override
+      public long mark() {
+        return 0;
+      }
+
+      @Override
+      public void done(Stage stage, long mark) {}
+    };
+
+    long mark();
+
+    void done(Stage stage, long mark);
+  }
+
   /** Sample {@code i} through the pipeline; the result is in the returned scratch planes. */
   float[][] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect) {
+    return augmentOne(in, i, p, reflect, StageTimer.NONE);
+  }
+
+  /** As {@link #augmentOne(ImageOps.Batch, int, SampleParameters, int[])}, reporting to {@code t}. */
+  float[][] augmentOne(ImageOps.Batch in, int i, SampleParameters p, int[] reflect, StageTimer t) {
     int h = in.h;
     int w = in.w;
     int inPlane = h * w;
     float[] src = Scratch.buffer(Scratch.Buffer.SAMPLE, 3 * inPlane);
+    long m = t.mark();
     if (p.downsampleResolution() > 0) {
       in.src.get(i * 3 * inPlane, src, 0, 3 * inPlane);
+      t.done(Stage.LOAD, m);
+      m = t.mark();
       int res = p.downsampleResolution();
       // Resize(res) keeps the aspect ratio, res on the shorter side, as torchvision's Resize.
       int dh = h <= w ? res : (int) ((long) res * h / w);
@@ -349,13 +385,16 @@ public final class SimClrAugmentation {
         ImageKernels.cropResizePlane(small, ch * dh * dw, dw, 0, 0, dh, upRows, upCols, src,
             ch * inPlane);
       }
+      t.done(Stage.DOWNSAMPLE, m);
     } else {
       // Only the crop's rows are read: copy those, at their usual place in src.
       for (int ch = 0; ch < 3; ch++) {
         int from = ch * inPlane + p.top() * w;
         in.src.get(i * 3 * inPlane + from, src, from, p.cropHeight() * w);
       }
+      t.done(Stage.LOAD, m);
     }
+    m = t.mark();
     int s = b.size;
     int plane = s * s;
     float[][] rgb = Scratch.rgb(plane);
@@ -368,55 +407,71 @@ public final class SimClrAugmentation {
       ImageKernels.cropResizePlane(src, ch * inPlane, w, p.top(), p.left(), p.cropHeight(), rows,
           cols, rgb[ch], 0);
     }
+    t.done(Stage.CROP_RESIZE, m);
     if (p.jitter()) {
       for (int op : p.jitterOrder()) {
+        m = t.mark();
         switch (op) {
           case 0 -> {
             if (b.brightness > 0) { // torchvision drops a jitter op whose range is the identity
               ImageKernels.brightness(r, g, bl, plane, p.brightness());
+              t.done(Stage.BRIGHTNESS, m);
             }
           }
           case 1 -> {
             if (b.contrast > 0) {
               ImageKernels.contrast(r, g, bl, plane, p.contrast());
+              t.done(Stage.CONTRAST, m);
             }
           }
           case 2 -> {
             if (b.saturation > 0) {
               ImageKernels.saturation(r, g, bl, plane, p.saturation());
+              t.done(Stage.SATURATION, m);
             }
           }
           default -> {
             if (b.hue > 0) {
               ImageKernels.hue(r, g, bl, plane, p.hue());
+              t.done(Stage.HUE, m);
             }
           }
         }
       }
     }
     if (p.grayscale()) {
+      m = t.mark();
       ImageKernels.grayscale3(r, g, bl, plane);
+      t.done(Stage.GRAYSCALE, m);
     }
     if (p.blur()) {
+      m = t.mark();
       float[] kern = ImageKernels.gaussianKernel(blurKernel, p.blurSigma());
       for (float[] c : rgb) {
         ImageKernels.blurPlane(c, 0, s, s, kern, reflect, reflect);
       }
+      t.done(Stage.BLUR, m);
     }
     if (p.flip()) {
+      m = t.mark();
       for (float[] c : rgb) {
         ImageKernels.flipPlane(c, 0, s, s);
       }
+      t.done(Stage.FLIP, m);
     }
     if (p.solarize()) {
+      m = t.mark();
       for (float[] c : rgb) {
         ImageKernels.solarize(c, 0, plane, b.solarizeThreshold);
       }
+      t.done(Stage.SOLARIZE, m);
     }
     if (b.normalize) {
+      m = t.mark();
       for (int ch = 0; ch < 3; ch++) {
         ImageKernels.normalize(rgb[ch], 0, plane, b.mean[ch], b.std[ch]);
       }
+      t.done(Stage.NORMALIZE, m);
     }
     return rgb;
   }
