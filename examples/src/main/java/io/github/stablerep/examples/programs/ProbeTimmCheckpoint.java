@@ -88,8 +88,8 @@ public final class ProbeTimmCheckpoint {
       testDir = writeToyImageFolder(work.resolve("toy/test"), 8, 2);
       System.out.println("no --train/--test given: drew a toy image folder (3 classes) under " + work.resolve("toy"));
     }
-    ImageFolderDataset train = ImageFolderDataset.open(trainDir, Images::read);
-    ImageFolderDataset test = ImageFolderDataset.open(testDir, Images::read);
+    ImageFolderDataset train = ImageFolderDataset.open(trainDir);
+    ImageFolderDataset test = ImageFolderDataset.open(testDir);
 
     // StableRep's evaluation transform scaled to the model: resize the short side by 256/224, centre crop.
     FeatureExtractor extractor = FeatureExtractor.builder().graph(sd).input("images")
