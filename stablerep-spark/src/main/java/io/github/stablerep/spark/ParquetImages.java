@@ -5,16 +5,11 @@ import static com.google.common.base.Preconditions.checkArgument;
 import io.github.stablerep.augment.data.CaptionDataset;
 import io.github.stablerep.augment.data.CaptionList;
 import io.github.stablerep.augment.data.CaptionManifest;
+import io.github.stablerep.core.io.AtomicFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -100,7 +95,7 @@ public final class ParquetImages {
           Path dir = Files.createDirectories(out.resolve(id));
           Path png = dir.resolve(index + ".png");
           if (!Files.isRegularFile(png)) {
-            writeAtomically(png, g.getBinary("png", 0).getBytes());
+            AtomicFiles.writeBytes(png, g.getBinary("png", 0).getBytes());
             written++;
           }
         }
@@ -116,7 +111,7 @@ public final class ParquetImages {
       text.append(CaptionManifest.line(l.id(), l.caption(), l.id() + "/" + l.index() + ".png"));
     }
     Path manifest = out.resolve(MANIFEST);
-    writeAtomically(manifest, text.toString().getBytes(StandardCharsets.UTF_8));
+    AtomicFiles.writeString(manifest, text);
     int captions = (int) lines.stream().map(Line::id).distinct().count();
     return new Result(captions, lines.size(), written, manifest);
   }
@@ -148,26 +143,5 @@ public final class ParquetImages {
 
   private static List<String> names(GroupType t) {
     return Arrays.asList(t.getFields().stream().map(Type::getName).toArray(String[]::new));
-  }
-
-  private static void writeAtomically(Path target, byte[] bytes) throws IOException {
-    Path absolute = target.toAbsolutePath();
-    Path temp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName(), ".tmp");
-    try {
-      try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-        ByteBuffer buf = ByteBuffer.wrap(bytes);
-        while (buf.hasRemaining()) {
-          ch.write(buf);
-        }
-        ch.force(true);
-      }
-      try {
-        Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(temp);
-    }
   }
 }
