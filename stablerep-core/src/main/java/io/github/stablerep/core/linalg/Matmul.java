@@ -20,7 +20,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>{@link #mm} allocates its result; {@link #into} writes into a caller-owned array, for loops
  * that rewrite a product of the same shape many times (fresh multi-MB native arrays are slow on
- * this backend, docs/ARCHITECTURE.md). Both run the same op, so for the same inputs they give the same bits.
+ * this backend, docs/ARCHITECTURE.md). Both run the same op, so for the same inputs they give
+ * the same bits.
  */
 public final class Matmul {
 
