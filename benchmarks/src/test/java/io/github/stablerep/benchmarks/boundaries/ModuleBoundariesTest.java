@@ -139,17 +139,24 @@ class ModuleBoundariesTest {
       return null;
     }
     Path p = origin.get().toAbsolutePath().normalize();
+    // A module's jar by its name first, wherever it lies: a packaged application carries copies
+    // of the library jars (examples/target/lib, reached through its manifest's Class-Path).
+    String file = p.getFileName().toString();
+    Optional<String> byName = Files.isRegularFile(p)
+        ? modules.stream()
+            .filter(m -> file.startsWith(m.artifactId() + "-"))
+            .max(Comparator.comparingInt(m -> m.artifactId().length()))
+            .map(Module::name)
+        : Optional.empty();
+    if (byName.isPresent()) {
+      return byName.get();
+    }
     for (Module m : modules) {
       if (p.startsWith(m.dir())) {
         return m.name();
       }
     }
-    String file = p.getFileName().toString();
-    return modules.stream()
-        .filter(m -> file.startsWith(m.artifactId() + "-"))
-        .max(Comparator.comparingInt(m -> m.artifactId().length()))
-        .map(Module::name)
-        .orElse(null);
+    return null;
   }
 
   /** Test code: a test-classes folder or a test jar. */
