@@ -203,26 +203,17 @@ final class CliCorpusDriver {
   private void corpus(Path images, Path checkpoint, Path features, Path labels) throws Exception {
     List<HostileCorpus.Case> all = HostileCorpus.generate(13);
     int i = 0;
-    for (HostileCorpus.Case c : sample(all, HostileCorpus.IMAGES)) {
-      Path dir = write(scratch.resolve("c" + i++), c.files());
-      Path out = scratch.resolve("f.npy");
-      judge("embed --images (flat folder) / " + HostileCorpus.IMAGES, c.name(),
-          cli("embed", "--checkpoint", checkpoint.toString(), "--images", dir.toString(), "--out", out.toString()),
-          dir.toString(), features(out));
-    }
-    for (HostileCorpus.Case c : sample(all, HostileCorpus.IMAGE_FOLDER)) {
-      Path dir = write(scratch.resolve("c" + i++), c.files());
-      Path out = scratch.resolve("f.npy");
-      judge("embed --images (ImageFolder) / " + HostileCorpus.IMAGE_FOLDER, c.name(),
-          cli("embed", "--checkpoint", checkpoint.toString(), "--images", dir.toString(), "--out", out.toString()),
-          dir.toString(), features(out));
-    }
-    for (HostileCorpus.Case c : sample(all, HostileCorpus.MANIFEST)) {
-      Path dir = write(scratch.resolve("c" + i++), c.files());
-      Path out = scratch.resolve("f.npy");
-      judge("embed --images (manifest) / " + HostileCorpus.MANIFEST, c.name(),
-          cli("embed", "--checkpoint", checkpoint.toString(), "--images", dir.resolve("m.csv").toString(), "--out",
-              out.toString()), dir.toString(), features(out));
+    // the three layouts embed reads: a flat folder, an ImageFolder, a manifest inside its folder
+    String[][] layouts = {{HostileCorpus.IMAGES, "flat folder", ""}, {HostileCorpus.IMAGE_FOLDER, "ImageFolder", ""},
+        {HostileCorpus.MANIFEST, "manifest", "m.csv"}};
+    for (String[] layout : layouts) {
+      for (HostileCorpus.Case c : sample(all, layout[0])) {
+        Path dir = write(scratch.resolve("c" + i++), c.files());
+        Path out = scratch.resolve("f.npy");
+        judge("embed --images (" + layout[1] + ") / " + layout[0], c.name(),
+            cli("embed", "--checkpoint", checkpoint.toString(), "--images", dir.resolve(layout[2]).toString(),
+                "--out", out.toString()), dir.toString(), features(out));
+      }
     }
     for (HostileCorpus.Case c : sample(all, HostileCorpus.SAFETENSORS)) {
       Path file = write(scratch.resolve("c" + i++), c.files()).resolve(c.name());
