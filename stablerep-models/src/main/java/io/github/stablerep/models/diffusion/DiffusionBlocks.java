@@ -95,8 +95,9 @@ final class DiffusionBlocks {
    */
   static SDVariable attentionLayer(ModuleParams p, String key, SDVariable x, SDVariable context, int dim,
       int contextDim, int heads, int headDim, boolean qkvBias) {
-    Attention attention = Attention.diffusers(dim, heads).headDim(headDim).contextDim(contextDim).qkvBias(qkvBias)
-        .sequence().build();
+    Attention.Builder b = Attention.diffusers(dim, heads).headDim(headDim).contextDim(contextDim).qkvBias(qkvBias)
+        .sequence();
+    Attention attention = (p.javaKernels() && context == null ? b.javaKernel() : b).build();
     return attention.apply(p, key, x, context, null, null, null);
   }
 

@@ -29,6 +29,7 @@ final class ModuleParams implements LayerParams {
   private final boolean dry;
   private final long seed;
   private final Map<String, long[]> torchShapes = new LinkedHashMap<>();
+  private boolean javaKernels;
 
   ModuleParams(SameDiff sd, String scope, DataType dataType, long seed, Map<String, INDArray> given, boolean dry) {
     this.sd = sd;
@@ -46,6 +47,16 @@ final class ModuleParams implements LayerParams {
 
   DataType dataType() {
     return dataType;
+  }
+
+  /** Inference graphs only: self-attention through the fused Java kernel (models.internal.FusedSelfAttention). */
+  ModuleParams withJavaKernels() {
+    this.javaKernels = true;
+    return this;
+  }
+
+  boolean javaKernels() {
+    return javaKernels;
   }
 
   /** Every parameter created so far, in PyTorch's shapes, in creation order. */

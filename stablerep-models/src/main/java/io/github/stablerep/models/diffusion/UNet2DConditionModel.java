@@ -256,6 +256,21 @@ public final class UNet2DConditionModel {
   }
 
   /**
+   * {@link #define} for inference within this process, faster on the CPU: in FLOAT graphs every
+   * self-attention runs as one fused Java kernel per head instead of SameDiff's matmul, softmax
+   * and matmul (same values within float rounding, see docs/ARCHITECTURE.md "Java kernels in a
+   * SameDiff graph"). The kernel is attached to {@code sd} as a listener, so the graph is not for
+   * training, and a copy saved with {@code sd.save} would compute without it.
+   * {@link StableDiffusionPipeline} builds its UNet this way.
+   */
+  public SDVariable defineForInference(SameDiff sd, SDVariable sample, SDVariable timestep,
+      SDVariable encoderHiddenStates) {
+    checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
+    return forward(new ModuleParams(sd, name, dataType, seed, weights, false).withJavaKernels(), sample, timestep,
+        encoderHiddenStates);
+  }
+
+  /**
    * Loads diffusers-named weights into the variables {@link #define} created in {@code sd}.
    * Nothing is loaded unless all are present with their shapes; the exception lists every
    * offender.

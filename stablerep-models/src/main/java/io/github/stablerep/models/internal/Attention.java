@@ -55,6 +55,7 @@ public final class Attention {
   private final String vName;
   private final String outName;
   private final int tokens;   // 0: sequence layout
+  private final boolean javaKernel;
 
   private Attention(Builder b) {
     this.dim = b.dim;
@@ -69,6 +70,7 @@ public final class Attention {
     this.vName = b.vName;
     this.outName = b.outName;
     this.tokens = b.tokens;
+    this.javaKernel = b.javaKernel;
   }
 
   /** timm's {@code Attention}: fused {@code qkv}, output {@code proj}, heads of dim/heads. */
@@ -131,6 +133,10 @@ public final class Attention {
     SameDiff sd = p.sd();
     int inner = innerDim();
     double scale = 1.0 / Math.sqrt(headDim);
+    if (javaKernel && context == null && mask == null && attnDrop == null && projDrop == null
+        && x.dataType() == DataType.FLOAT) {
+      return kernelSelfAttention(p, prefix, x, scale);
+    }
     SDVariable q;
     SDVariable k;
     SDVariable v;
@@ -166,6 +172,27 @@ public final class Attention {
     merged = tokens == 0 ? sd.reshape(merged, sd.shape(qProj)) : sd.reshape(merged, -1, inner);
     SDVariable out = linear(p, prefix + "." + outName, merged, inner, dim, true);
     return projDrop == null ? out : projDrop.apply(out);
+  }
+
+  /**
+   * Self-attention through {@link FusedSelfAttention}: q, k and v from one product with the three
+   * weights side by side (the same parameters, requested in the same order), the kernel's
+   * stand-in, the output projection.
+   */
+  private SDVariable kernelSelfAttention(LayerParams p, String prefix, SDVariable x, double scale) {
+    SameDiff sd = p.sd();
+    int inner = innerDim();
+    SDVariable[] w = new SDVariable[3];
+    SDVariable[] b = new SDVariable[3];
+    String[] names = {qName, kName, vName};
+    for (int i = 0; i < 3; i++) {
+      w[i] = p.linearWeight(prefix + "." + names[i] + ".weight", inner, dim);
+      b[i] = qkvBias ? p.bias(prefix + "." + names[i] + ".bias", inner, dim) : null;
+    }
+    SDVariable qkv = ImageLayers.linear3d(sd, x, sd.concat(1, w), qkvBias ? sd.concat(0, b) : null, dim, 3 * inner);
+    SDVariable merged = FusedSelfAttention.apply(sd, prefix + ".attention_kernel", qkv, heads,
+        headDim, scale);
+    return linear(p, prefix + "." + outName, merged, inner, dim, true);
   }
 
   /** [N·T, inner] (matrix) or [N, T, inner] (sequence) -> [N, H, T, d]. */
@@ -208,6 +235,7 @@ public final class Attention {
     private String vName;
     private String outName;
     private int tokens = -1;
+    private boolean javaKernel;
 
     private Builder(int dim, int heads) {
       this.dim = dim;
@@ -258,6 +286,16 @@ public final class Attention {
       return this;
     }
 
+    /**
+     * Self-attention without mask or dropout runs as {@link FusedSelfAttention}'s Java kernel
+     * (FLOAT graphs, separate projections, sequence layout); anything else still uses graph ops.
+     * For inference graphs that stay in this process.
+     */
+    public Builder javaKernel() {
+      this.javaKernel = true;
+      return this;
+    }
+
     public Attention build() {
       checkArgument(dim >= 1, "dim: expected >= 1, found %s", dim);
       checkArgument(heads >= 1, "heads: expected >= 1, found %s", heads);
@@ -269,6 +307,8 @@ public final class Attention {
           tokens == -1 ? "neither" : String.valueOf(tokens));
       checkArgument(qkvName == null || tokens > 0,
           "tokens: a fused qkv projection needs the matrix layout, found sequence()");
+      checkArgument(!javaKernel || (tokens == 0 && qkvName == null),
+          "javaKernel: expected separate projections and the sequence layout");
       return new Attention(this);
     }
   }

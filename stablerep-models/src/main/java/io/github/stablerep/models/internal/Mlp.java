@@ -73,19 +73,32 @@ public final class Mlp {
   public SDVariable apply(LayerParams p, String prefix, SDVariable x, UnaryOperator<SDVariable> drop1,
       UnaryOperator<SDVariable> drop2) {
     SameDiff sd = p.sd();
-    int projected = activation == Activation.GEGLU ? 2 * hidden : hidden;
-    SDVariable h = linear(p, prefix + "." + fc1, x, dim, projected);
-    h = switch (activation) {
-      case GELU -> GraphLayers.gelu(sd, h);
-      case QUICK_GELU -> GraphLayers.quickGelu(sd, h);
-      case GEGLU -> h.get(SDIndex.all(), SDIndex.interval(0, hidden))
-          .mul(GraphLayers.gelu(sd, h.get(SDIndex.all(), SDIndex.interval(hidden, 2 * hidden))));
+    SDVariable h = switch (activation) {
+      case GELU -> GraphLayers.gelu(sd, linear(p, prefix + "." + fc1, x, dim, hidden));
+      case QUICK_GELU -> GraphLayers.quickGelu(sd, linear(p, prefix + "." + fc1, x, dim, hidden));
+      case GEGLU -> geglu(p, prefix + "." + fc1, x);
     };
     if (drop1 != null) {
       h = drop1.apply(h);
     }
     SDVariable y = linear(p, prefix + "." + fc2, h, hidden, dim);
     return drop2 == null ? y : drop2.apply(y);
+  }
+
+  /**
+   * value · GELU(gate) with the projection's weight and bias split into their value and gate
+   * halves, which are small, instead of the projected activations, which are not (two copies of
+   * [N·T, hidden] per call otherwise).
+   */
+  private SDVariable geglu(LayerParams p, String key, SDVariable x) {
+    SameDiff sd = p.sd();
+    SDVariable w = p.linearWeight(key + ".weight", 2 * hidden, dim);
+    SDVariable b = p.bias(key + ".bias", 2 * hidden, dim);
+    SDVariable value = GraphLayers.linear(sd, x, w.get(SDIndex.all(), SDIndex.interval(0, hidden)),
+        b.get(SDIndex.interval(0, hidden)));
+    SDVariable gate = GraphLayers.linear(sd, x, w.get(SDIndex.all(), SDIndex.interval(hidden, 2 * hidden)),
+        b.get(SDIndex.interval(hidden, 2 * hidden)));
+    return value.mul(GraphLayers.gelu(sd, gate));
   }
 
   private static SDVariable linear(LayerParams p, String key, SDVariable x, int in, int out) {
