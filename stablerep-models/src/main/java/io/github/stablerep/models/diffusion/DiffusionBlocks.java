@@ -94,10 +94,10 @@ final class DiffusionBlocks {
    * for self-attention), heads of {@code headDim}, output projection {@code to_out.0}.
    */
   static SDVariable attentionLayer(ModuleParams p, String key, SDVariable x, SDVariable context, int dim,
-      int contextDim, int heads, int headDim, boolean qkvBias) {
+      int contextDim, int heads, int headDim, boolean qkvBias, int tokens) {
     Attention.Builder b = Attention.diffusers(dim, heads).headDim(headDim).contextDim(contextDim).qkvBias(qkvBias)
         .sequence();
-    Attention attention = (p.javaKernels() && context == null ? b.javaKernel() : b).build();
+    Attention attention = (p.javaKernelFor(tokens) ? b.javaKernel() : b).build();
     return attention.apply(p, key, x, context, null, null, null);
   }
 
@@ -108,7 +108,7 @@ final class DiffusionBlocks {
   static SDVariable vaeAttention(ModuleParams p, String key, SDVariable x, int channels, int groups, double eps) {
     SameDiff sd = p.sd();
     SDVariable tokens = toTokens(sd, groupNormLayer(p, key + ".group_norm", x, groups, channels, eps), channels);
-    SDVariable out = attentionLayer(p, key, tokens, null, channels, channels, 1, channels, true);
+    SDVariable out = attentionLayer(p, key, tokens, null, channels, channels, 1, channels, true, -1);
     return fromTokens(sd, out, x, channels).add(x);
   }
 
@@ -125,12 +125,12 @@ final class DiffusionBlocks {
    * a GEGLU feed-forward (dim -> 2·4·dim, value times exact GELU of gate, -> dim), each residual.
    */
   static SDVariable basicTransformerBlock(ModuleParams p, String key, SDVariable h, SDVariable context, int dim,
-      int contextDim, int heads, int headDim) {
+      int contextDim, int heads, int headDim, int tokens) {
     SameDiff sd = p.sd();
     h = h.add(attentionLayer(p, key + ".attn1", layerNorm3(p, key + ".norm1", h, dim), null, dim, dim, heads,
-        headDim, false));
+        headDim, false, tokens));
     h = h.add(attentionLayer(p, key + ".attn2", layerNorm3(p, key + ".norm2", h, dim), context, dim, contextDim,
-        heads, headDim, false));
+        heads, headDim, false, tokens));
     SDVariable n = sd.reshape(layerNorm3(p, key + ".norm3", h, dim), -1, dim);
     SDVariable ff = Mlp.geglu(dim, 4 * dim).apply(p, key + ".ff", n);
     return h.add(sd.reshape(ff, sd.shape(h)));
@@ -142,7 +142,7 @@ final class DiffusionBlocks {
    * input.
    */
   static SDVariable transformer2d(ModuleParams p, String key, SDVariable x, SDVariable context, int channels,
-      int contextDim, int heads, int headDim, int layers, int groups, boolean linearProjection) {
+      int contextDim, int heads, int headDim, int layers, int groups, boolean linearProjection, int tokens) {
     SameDiff sd = p.sd();
     int inner = heads * headDim;
     SDVariable n = groupNormLayer(p, key + ".norm", x, groups, channels, TRANSFORMER_GROUP_NORM_EPS);
@@ -150,7 +150,8 @@ final class DiffusionBlocks {
         ? linear3(p, key + ".proj_in", toTokens(sd, n, channels), channels, inner, true)
         : toTokens(sd, conv(p, key + ".proj_in", n, channels, inner, 1, 1, 0), inner);
     for (int i = 0; i < layers; i++) {
-      h = basicTransformerBlock(p, key + ".transformer_blocks." + i, h, context, inner, contextDim, heads, headDim);
+      h = basicTransformerBlock(p, key + ".transformer_blocks." + i, h, context, inner, contextDim, heads, headDim,
+          tokens);
     }
     SDVariable out = linearProjection
         ? fromTokens(sd, linear3(p, key + ".proj_out", h, inner, channels, true), x, channels)

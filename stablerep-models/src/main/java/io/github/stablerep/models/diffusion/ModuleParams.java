@@ -1,5 +1,6 @@
 package io.github.stablerep.models.diffusion;
 
+import io.github.stablerep.models.internal.FusedAttention;
 import io.github.stablerep.models.internal.LayerParams;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +31,7 @@ final class ModuleParams implements LayerParams {
   private final long seed;
   private final Map<String, long[]> torchShapes = new LinkedHashMap<>();
   private boolean javaKernels;
+  private long sampleTokens;
 
   ModuleParams(SameDiff sd, String scope, DataType dataType, long seed, Map<String, INDArray> given, boolean dry) {
     this.sd = sd;
@@ -49,14 +51,21 @@ final class ModuleParams implements LayerParams {
     return dataType;
   }
 
-  /** Inference graphs only: self-attention through the fused Java kernel (models.internal.FusedSelfAttention). */
-  ModuleParams withJavaKernels() {
+  /** Inference graphs only: attention through the fused Java kernel (models.internal.FusedAttention). */
+  ModuleParams withJavaKernels(long sampleTokens) {
     this.javaKernels = true;
+    this.sampleTokens = sampleTokens;
     return this;
   }
 
-  boolean javaKernels() {
-    return javaKernels;
+  /** H·W of the sample the inference graph is meant for, or 0. */
+  long sampleTokens() {
+    return sampleTokens;
+  }
+
+  /** Whether attention over {@code tokens} queries (-1: unknown) uses the Java kernel. */
+  boolean javaKernelFor(int tokens) {
+    return javaKernels && (tokens < 0 || tokens >= FusedAttention.MIN_KERNEL_QUERIES);
   }
 
   /** Every parameter created so far, in PyTorch's shapes, in creation order. */

@@ -117,7 +117,7 @@ public final class StableDiffusionPipeline {
     SDVariable timestep = unetGraph.placeHolder("timestep", DataType.FLOAT, -1);
     SDVariable context =
         unetGraph.placeHolder("context", DataType.FLOAT, -1, contextLength, c.textEncoder.hiddenSize());
-    unetOut = c.unet.defineForInference(unetGraph, sample, timestep, context).name();
+    unetOut = c.unet.defineForInference(unetGraph, sample, timestep, context, latentHeight, latentWidth).name();
 
     vaeGraph = SameDiff.create();
     SDVariable latents = vaeGraph.placeHolder("latents", DataType.FLOAT, -1, latentChannels, -1, -1);

@@ -256,18 +256,23 @@ public final class UNet2DConditionModel {
   }
 
   /**
-   * {@link #define} for inference within this process, faster on the CPU: in FLOAT graphs every
-   * self-attention runs as one fused Java kernel per head instead of SameDiff's matmul, softmax
-   * and matmul (same values within float rounding, see docs/ARCHITECTURE.md "Java kernels in a
-   * SameDiff graph"). The kernel is attached to {@code sd} as a listener, so the graph is not for
-   * training, and a copy saved with {@code sd.save} would compute without it.
-   * {@link StableDiffusionPipeline} builds its UNet this way.
+   * {@link #define} for inference within this process, faster on the CPU: in FLOAT graphs the
+   * attention layers that see at least {@value
+   * io.github.stablerep.models.internal.FusedAttention#MIN_KERNEL_QUERIES} positions at the
+   * latent size {@code height}×{@code width} run as one fused Java kernel per head instead of
+   * SameDiff's matmul, softmax and matmul (same values within float rounding, see
+   * docs/ARCHITECTURE.md "Java kernels in a SameDiff graph"). The graph still takes any latent
+   * size; the size given only decides where the kernel is used. The kernel is attached to {@code
+   * sd} as a listener, so the graph is not for training, and a copy saved with {@code sd.save}
+   * would compute without it. {@link StableDiffusionPipeline} builds its UNet this way.
    */
   public SDVariable defineForInference(SameDiff sd, SDVariable sample, SDVariable timestep,
-      SDVariable encoderHiddenStates) {
+      SDVariable encoderHiddenStates, int height, int width) {
     checkArgument(sd != null, "sd: expected a SameDiff instance, found null");
-    return forward(new ModuleParams(sd, name, dataType, seed, weights, false).withJavaKernels(), sample, timestep,
-        encoderHiddenStates);
+    checkArgument(height >= 1 && width >= 1, "height, width: expected the latent size (>= 1), found %s, %s", height,
+        width);
+    return forward(new ModuleParams(sd, name, dataType, seed, weights, false).withJavaKernels((long) height * width),
+        sample, timestep, encoderHiddenStates);
   }
 
   /**
@@ -302,6 +307,8 @@ public final class UNet2DConditionModel {
             && (s[2] < 0 || s[2] % factor == 0) && (s[3] < 0 || s[3] % factor == 0)),
         "sample: expected shape [N, %s, H, W] with H and W multiples of %s, found %s", inChannels, factor,
         Arrays.toString(s));
+    long sampleTokens = p.sampleTokens() > 0 ? p.sampleTokens()
+        : s != null && s.length == 4 && s[2] > 0 && s[3] > 0 ? s[2] * s[3] : -1;
     long[] cs = context.getShape();
     checkArgument(cs == null || (cs.length == 3 && (cs[2] < 0 || crossAttentionDim.contains((int) cs[2]))),
         "encoderHiddenStates: expected shape [N, T, %s], found %s", crossAttentionDim.get(0), Arrays.toString(cs));
@@ -329,7 +336,7 @@ public final class UNet2DConditionModel {
       for (int j = 0; j < layersPerBlock.get(i); j++) {
         h = resnet(p, key + ".resnets." + j, h, emb, j == 0 ? c : out, out, temb, normNumGroups, normEps, 1.0);
         if (cross) {
-          h = attention(p, key + ".attentions." + j, h, ctx, out, i);
+          h = attention(p, key + ".attentions." + j, h, ctx, out, i, sampleTokens);
         }
         skips.push(h);
         skipChannels.push(out);
@@ -343,7 +350,7 @@ public final class UNet2DConditionModel {
     }
 
     h = resnet(p, "mid_block.resnets.0", h, emb, c, c, temb, normNumGroups, normEps, midBlockScaleFactor);
-    h = attention(p, "mid_block.attentions.0", h, ctx, c, n - 1);
+    h = attention(p, "mid_block.attentions.0", h, ctx, c, n - 1, sampleTokens);
     h = resnet(p, "mid_block.resnets.1", h, emb, c, c, temb, normNumGroups, normEps, midBlockScaleFactor);
 
     for (int i = 0; i < n; i++) {
@@ -358,7 +365,7 @@ public final class UNet2DConditionModel {
         h = resnet(p, key + ".resnets." + j, h, emb, c + skipC, out, temb, normNumGroups, normEps, 1.0);
         c = out;
         if (cross) {
-          h = attention(p, key + ".attentions." + j, h, ctx, out, block);
+          h = attention(p, key + ".attentions." + j, h, ctx, out, block, sampleTokens);
         }
       }
       if (i < n - 1) {
@@ -369,11 +376,17 @@ public final class UNet2DConditionModel {
     return conv(p, "conv_out", h, c, outChannels, convOutKernel, 1, (convOutKernel - 1) / 2);
   }
 
-  /** The Transformer2DModel of block {@code block} (per-block heads, cross-attention width, depth). */
-  private SDVariable attention(ModuleParams p, String key, SDVariable h, SDVariable ctx, int channels, int block) {
+  /**
+   * The Transformer2DModel of block {@code block} (per-block heads, cross-attention width, depth);
+   * {@code sampleTokens} is H·W of the sample when known when defining (-1 otherwise), block i
+   * working at 1/4^i of it.
+   */
+  private SDVariable attention(ModuleParams p, String key, SDVariable h, SDVariable ctx, int channels, int block,
+      long sampleTokens) {
     int heads = attentionHeads.get(block);
+    int tokens = sampleTokens < 0 ? -1 : (int) (sampleTokens >> (2 * block));
     return transformer2d(p, key, h, ctx, channels, crossAttentionDim.get(block), heads, channels / heads,
-        transformerLayersPerBlock.get(block), normNumGroups, useLinearProjection);
+        transformerLayersPerBlock.get(block), normNumGroups, useLinearProjection, tokens);
   }
 
   public int sampleSize() { return sampleSize; }

@@ -133,9 +133,14 @@ public final class Attention {
     SameDiff sd = p.sd();
     int inner = innerDim();
     double scale = 1.0 / Math.sqrt(headDim);
-    if (javaKernel && context == null && mask == null && attnDrop == null && projDrop == null
-        && x.dataType() == DataType.FLOAT) {
-      return kernelSelfAttention(p, prefix, x, scale);
+    if (javaKernel && mask == null && attnDrop == null && projDrop == null && x.dataType() == DataType.FLOAT) {
+      if (context == null) {
+        return kernelSelfAttention(p, prefix, x, scale);
+      }
+      long[] cs = context.getShape();
+      if (cs != null && cs.length == 3 && cs[1] > 0 && context.dataType() == DataType.FLOAT) {
+        return kernelCrossAttention(p, prefix, x, context, (int) cs[1], scale);
+      }
     }
     SDVariable q;
     SDVariable k;
@@ -175,7 +180,7 @@ public final class Attention {
   }
 
   /**
-   * Self-attention through {@link FusedSelfAttention}: q, k and v from one product with the three
+   * Self-attention through {@link FusedAttention}: q, k and v from one product with the three
    * weights side by side (the same parameters, requested in the same order), the kernel's
    * stand-in, the output projection.
    */
@@ -190,7 +195,18 @@ public final class Attention {
       b[i] = qkvBias ? p.bias(prefix + "." + names[i] + ".bias", inner, dim) : null;
     }
     SDVariable qkv = ImageLayers.linear3d(sd, x, sd.concat(1, w), qkvBias ? sd.concat(0, b) : null, dim, 3 * inner);
-    SDVariable merged = FusedSelfAttention.apply(sd, prefix + ".attention_kernel", qkv, heads,
+    SDVariable merged = FusedAttention.self(sd, prefix + ".attention_kernel", qkv, heads, headDim, scale);
+    return linear(p, prefix + "." + outName, merged, inner, dim, true);
+  }
+
+  /** Cross-attention through {@link FusedAttention#cross}: the three projections as in graph mode, then the kernel. */
+  private SDVariable kernelCrossAttention(LayerParams p, String prefix, SDVariable x, SDVariable context,
+      int contextLength, double scale) {
+    int inner = innerDim();
+    SDVariable q = linear(p, prefix + "." + qName, x, dim, inner, qkvBias);
+    SDVariable k = linear(p, prefix + "." + kName, context, contextDim, inner, qkvBias);
+    SDVariable v = linear(p, prefix + "." + vName, context, contextDim, inner, qkvBias);
+    SDVariable merged = FusedAttention.cross(p.sd(), prefix + ".attention_kernel", q, k, v, contextLength, heads,
         headDim, scale);
     return linear(p, prefix + "." + outName, merged, inner, dim, true);
   }
@@ -287,8 +303,9 @@ public final class Attention {
     }
 
     /**
-     * Self-attention without mask or dropout runs as {@link FusedSelfAttention}'s Java kernel
-     * (FLOAT graphs, separate projections, sequence layout); anything else still uses graph ops.
+     * Attention without mask or dropout runs as {@link FusedAttention}'s Java kernel (FLOAT
+     * graphs, separate projections, sequence layout; cross-attention when the context's length is
+     * known when the graph is defined); anything else still uses graph ops.
      * For inference graphs that stay in this process.
      */
     public Builder javaKernel() {
