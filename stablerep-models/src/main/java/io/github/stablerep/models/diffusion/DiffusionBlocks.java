@@ -8,6 +8,7 @@ import static io.github.stablerep.models.internal.ImageLayers.silu;
 import static io.github.stablerep.models.internal.ImageLayers.toTokens;
 
 import io.github.stablerep.models.internal.Attention;
+import io.github.stablerep.models.internal.FusedGroupNorm;
 import io.github.stablerep.models.internal.GraphLayers;
 import io.github.stablerep.models.internal.ImageLayers;
 import io.github.stablerep.models.internal.Mlp;
@@ -29,8 +30,23 @@ final class DiffusionBlocks {
   private DiffusionBlocks() {}
 
   static SDVariable groupNormLayer(ModuleParams p, String key, SDVariable x, int groups, int channels, double eps) {
-    return groupNorm(p.sd(), x, groups, channels, p.normWeight(key + ".weight", channels),
-        p.normBias(key + ".bias", channels), eps);
+    return groupNormLayer(p, key, x, groups, channels, eps, false);
+  }
+
+  /** GroupNorm then SiLU, as one kernel in inference graphs with Java kernels. */
+  static SDVariable groupNormSilu(ModuleParams p, String key, SDVariable x, int groups, int channels, double eps) {
+    return groupNormLayer(p, key, x, groups, channels, eps, true);
+  }
+
+  private static SDVariable groupNormLayer(ModuleParams p, String key, SDVariable x, int groups, int channels,
+      double eps, boolean silu) {
+    SDVariable gamma = p.normWeight(key + ".weight", channels);
+    SDVariable beta = p.normBias(key + ".bias", channels);
+    if (p.javaKernels() && x.dataType() == DataType.FLOAT) {
+      return FusedGroupNorm.apply(p.sd(), key + ".kernel", x, groups, channels, gamma, beta, eps, silu);
+    }
+    SDVariable y = groupNorm(p.sd(), x, groups, channels, gamma, beta, eps);
+    return silu ? silu(p.sd(), y) : y;
   }
 
   /** {@code nn.Conv2d(in, out, k, stride, padding)} with bias. */
@@ -62,13 +78,13 @@ final class DiffusionBlocks {
   static SDVariable resnet(ModuleParams p, String key, SDVariable x, SDVariable temb, int in, int out,
       int tembChannels, int groups, double eps, double outputScale) {
     SameDiff sd = p.sd();
-    SDVariable h = silu(sd, groupNormLayer(p, key + ".norm1", x, groups, in, eps));
+    SDVariable h = groupNormSilu(p, key + ".norm1", x, groups, in, eps);
     h = conv(p, key + ".conv1", h, in, out, 3, 1, 1);
     if (temb != null) {
       SDVariable t = linear(p, key + ".time_emb_proj", silu(sd, temb), tembChannels, out, true);
       h = h.add(sd.reshape(t, -1, out, 1, 1));
     }
-    h = silu(sd, groupNormLayer(p, key + ".norm2", h, groups, out, eps));
+    h = groupNormSilu(p, key + ".norm2", h, groups, out, eps);
     h = conv(p, key + ".conv2", h, out, out, 3, 1, 1);
     SDVariable shortcut = in == out ? x : conv(p, key + ".conv_shortcut", x, in, out, 1, 1, 0);
     SDVariable y = shortcut.add(h);
@@ -132,7 +148,8 @@ final class DiffusionBlocks {
     h = h.add(attentionLayer(p, key + ".attn2", layerNorm3(p, key + ".norm2", h, dim), context, dim, contextDim,
         heads, headDim, false, tokens));
     SDVariable n = sd.reshape(layerNorm3(p, key + ".norm3", h, dim), -1, dim);
-    SDVariable ff = Mlp.geglu(dim, 4 * dim).apply(p, key + ".ff", n);
+    Mlp mlp = Mlp.geglu(dim, 4 * dim);
+    SDVariable ff = (p.javaKernels() ? mlp.withJavaKernel() : mlp).apply(p, key + ".ff", n);
     return h.add(sd.reshape(ff, sd.shape(h)));
   }
 

@@ -63,6 +63,11 @@ final class ModuleParams implements LayerParams {
     return sampleTokens;
   }
 
+  /** Whether this graph uses Java kernels (models.internal.GraphKernels). */
+  boolean javaKernels() {
+    return javaKernels;
+  }
+
   /** Whether attention over {@code tokens} queries (-1: unknown) uses the Java kernel. */
   boolean javaKernelFor(int tokens) {
     return javaKernels && (tokens < 0 || tokens >= FusedAttention.MIN_KERNEL_QUERIES);

@@ -3,7 +3,7 @@ package io.github.stablerep.models.diffusion;
 import static com.google.common.base.Preconditions.checkArgument;
 import static io.github.stablerep.models.diffusion.DiffusionBlocks.conv;
 import static io.github.stablerep.models.diffusion.DiffusionBlocks.downsample;
-import static io.github.stablerep.models.diffusion.DiffusionBlocks.groupNormLayer;
+import static io.github.stablerep.models.diffusion.DiffusionBlocks.groupNormSilu;
 import static io.github.stablerep.models.diffusion.DiffusionBlocks.resnet;
 import static io.github.stablerep.models.diffusion.DiffusionBlocks.timestepEmbedding;
 import static io.github.stablerep.models.diffusion.DiffusionBlocks.timestepSinusoid;
@@ -372,7 +372,7 @@ public final class UNet2DConditionModel {
         h = upsample(p, key + ".upsamplers.0", h, out);
       }
     }
-    h = silu(sd, groupNormLayer(p, "conv_norm_out", h, normNumGroups, c, normEps));
+    h = groupNormSilu(p, "conv_norm_out", h, normNumGroups, c, normEps);
     return conv(p, "conv_out", h, c, outChannels, convOutKernel, 1, (convOutKernel - 1) / 2);
   }
 

@@ -2,23 +2,12 @@ package io.github.stablerep.models.internal;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
-import org.nd4j.autodiff.listeners.At;
-import org.nd4j.autodiff.listeners.BaseListener;
-import org.nd4j.autodiff.listeners.Listener;
-import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.OpContext;
-import org.nd4j.linalg.api.shape.Shape;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * Multi-head attention softmax(q·kᵀ·scale)·v computed by one Java kernel per (image, head)
@@ -32,13 +21,9 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * turns them into AVX code), and exponentiates with a polynomial (relative error below 1e-6),
  * so the scores never leave the core.
  *
- * <p>How it sits in a graph: SameDiff 1.0.0-M2.1 cannot run an op written in Java, so {@link
- * #self} and {@link #cross} emit a cheap stand-in, a slice of q out of one tensor that holds q, k
- * and v, and register a {@link Listener} on the {@code SameDiff} that overwrites the stand-in's
- * output with the attention as soon as the op has run, while its input is still alive. The graph
- * is therefore only correct with the listener attached, which the factories
- * guarantees for the graph it writes into; a graph saved to disk and loaded elsewhere would lose
- * it (the pipeline never saves its graphs). FLOAT only; the sequence layout [N, T, inner].
+ * <p>How it sits in a graph ({@link GraphKernels}): {@link #self} and {@link #cross} emit a cheap
+ * stand-in, a slice of q out of one tensor that holds q, k and v, whose output the kernel
+ * overwrites. FLOAT only; the sequence layout [N, T, inner].
  * Not part of the public API (docs/ARCHITECTURE.md, "Java kernels in a SameDiff graph").
  */
 public final class FusedAttention {
@@ -65,8 +50,7 @@ public final class FusedAttention {
     // begin and end masks on the first two axes: all of N and T, whatever they are at run time
     SDVariable standIn = sd.stridedSlice(name, qkv, new long[] {0, 0, 0}, new long[] {0, 0, inner},
         new long[] {1, 1, 1}, 0b011, 0b011, 0, 0, 0);
-    kernelsOf(sd).specs.put(standIn.name(), new Spec(false, heads, headDim, 0, (float) scale));
-    return standIn;
+    return GraphKernels.complete(standIn, new Spec(false, heads, headDim, 0, (float) scale));
   }
 
   /**
@@ -83,26 +67,7 @@ public final class FusedAttention {
     // all of N and the channels; tokens up to 2S before the end, i.e. the T of q
     SDVariable standIn = sd.stridedSlice(name, packed, new long[] {0, 0, 0}, new long[] {0, -2L * contextLength, 0},
         new long[] {1, 1, 1}, 0b111, 0b101, 0, 0, 0);
-    kernelsOf(sd).specs.put(standIn.name(), new Spec(true, heads, headDim, contextLength, (float) scale));
-    return standIn;
-  }
-
-  /** Whether {@code sd} carries the listener that completes the stand-ins (for tests and checks). */
-  public static boolean installedOn(SameDiff sd) {
-    return sd.getListeners() != null && sd.getListeners().stream().anyMatch(l -> l instanceof Kernels);
-  }
-
-  private static synchronized Kernels kernelsOf(SameDiff sd) {
-    if (sd.getListeners() != null) {
-      for (Listener l : sd.getListeners()) {
-        if (l instanceof Kernels) {
-          return (Kernels) l;
-        }
-      }
-    }
-    Kernels k = new Kernels();
-    sd.addListeners(k);
-    return k;
+    return GraphKernels.complete(standIn, new Spec(true, heads, headDim, contextLength, (float) scale));
   }
 
   /**
@@ -283,89 +248,39 @@ public final class FusedAttention {
     }
   }
 
-  /**
-   * x ← exp(x − m), sum += x. exp(y) for y in [-32, 0] as (Taylor polynomial of degree 10 at
-   * y/16)^16: relative error below 1e-6 where it matters; below e^-32 (1.3e-14 of the row's
-   * largest term) the value is clamped to e^-32 rather than flushed, which no softmax can see. No
-   * table lookup or float-bit tricks, so the loop vectorises.
-   */
+  /** x ← exp(x − m), sum += x. */
   private static void expInto(float[] x, float[] m, float[] sum, int n) {
     for (int i = 0; i < n; i++) {
-      float y = Math.max(x[i] - m[i], -32f) * 0.0625f;
-      float p = 2.7557319e-7f;
-      p = p * y + 2.7557319e-6f;
-      p = p * y + 2.4801587e-5f;
-      p = p * y + 1.9841270e-4f;
-      p = p * y + 1.3888889e-3f;
-      p = p * y + 8.3333333e-3f;
-      p = p * y + 4.1666667e-2f;
-      p = p * y + 1.6666667e-1f;
-      p = p * y + 0.5f;
-      p = p * y + 1f;
-      p = p * y + 1f;
-      p = p * p;
-      p = p * p;
-      p = p * p;
-      p = p * p;
+      float p = GraphKernels.expNonPositive(x[i] - m[i]);
       x[i] = p;
       sum[i] += p;
     }
   }
 
   /** A stand-in's attention: cross-attention to {@code contextLength} tokens, or self-attention. */
-  private record Spec(boolean cross, int heads, int headDim, int contextLength, float scale) {}
-
-  /** The listener that completes every stand-in of its graph. */
-  private static final class Kernels extends BaseListener {
-    final Map<String, Spec> specs = new ConcurrentHashMap<>();
+  private record Spec(boolean cross, int heads, int headDim, int contextLength, float scale)
+      implements GraphKernels.Kernel {
 
     @Override
-    public boolean isActive(Operation operation) {
-      return true;
-    }
-
-    @Override
-    public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext context,
-        INDArray[] outputs) {
-      Spec spec = specs.get(op.getOutputsOfOp().get(0));
-      if (spec == null) {
-        return;
-      }
-      INDArray packed = context != null && context.numInputArguments() > 0 ? context.getInputArray(0)
-          : op.getOp().getInputArgument(0);
-      INDArray out = outputs[0];
-      checkState(packed, out, spec, op.getName());
+    public void run(SameDiff sd, INDArray[] inputs, INDArray out) {
+      String op = "attention";
+      INDArray packed = inputs.length > 0 ? inputs[0] : null;
+      int inner = heads * headDim;
+      GraphKernels.require(out.rank() == 3 && out.size(2) == inner, op, "an output [N, T, " + inner + "]", out);
+      GraphKernels.require(packed != null && packed.rank() == 3 && packed.size(0) == out.size(0)
+              && (cross ? packed.size(2) == inner && packed.size(1) == out.size(1) + 2L * contextLength
+                  : packed.size(2) == 3L * inner && packed.size(1) == out.size(1)), op,
+          cross ? "an input [N, T + " + 2 * contextLength + ", " + inner + "]" : "an input [N, T, " + 3 * inner + "]",
+          packed);
+      FloatBuffer in = GraphKernels.floats(packed, "the packed q, k and v", op);
+      FloatBuffer dst = GraphKernels.floats(out, "the output", op);
       int n = (int) out.size(0);
       int t = (int) out.size(1);
-      if (spec.cross) {
-        computeCross(floats(packed), floats(out), n, t, spec.contextLength, spec.heads, spec.headDim, spec.scale);
+      if (cross) {
+        computeCross(in, dst, n, t, contextLength, heads, headDim, scale);
       } else {
-        computeSelf(floats(packed), floats(out), n, t, spec.heads, spec.headDim, spec.scale);
+        computeSelf(in, dst, n, t, heads, headDim, scale);
       }
-    }
-
-    private static void checkState(INDArray in, INDArray out, Spec spec, String op) {
-      int inner = spec.heads * spec.headDim;
-      boolean inOk = in != null && in.rank() == 3 && in.dataType() == DataType.FLOAT && contiguous(in)
-          && (spec.cross ? in.size(2) == inner && in.size(1) == out.size(1) + 2L * spec.contextLength
-              : in.size(2) == 3L * inner && in.size(1) == out.size(1))
-          && in.size(0) == out.size(0);
-      boolean outOk = out.rank() == 3 && out.size(2) == inner && out.dataType() == DataType.FLOAT && contiguous(out);
-      if (!inOk || !outOk) {
-        String expectedIn = spec.cross ? "[N, T + " + 2 * spec.contextLength + ", " + inner + "]" : "[N, T, " + 3 * inner + "]";
-        throw new IllegalStateException("fused attention " + op + ": expected a contiguous FLOAT input " + expectedIn
-            + " and output [N, T, " + inner + "], found " + (in == null ? "no input" : in.shapeInfoToString())
-            + " and " + out.shapeInfoToString());
-      }
-    }
-
-    private static boolean contiguous(INDArray a) {
-      return a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a);
-    }
-
-    private static FloatBuffer floats(INDArray a) {
-      FloatBuffer b = a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
-      return b.position((int) a.offset());
     }
   }
 }

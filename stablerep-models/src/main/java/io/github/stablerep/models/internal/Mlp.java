@@ -32,8 +32,13 @@ public final class Mlp {
   private final Activation activation;
   private final String fc1;
   private final String fc2;
+  private final boolean javaKernel;
 
   private Mlp(int dim, int hidden, Activation activation, String fc1, String fc2) {
+    this(dim, hidden, activation, fc1, fc2, false);
+  }
+
+  private Mlp(int dim, int hidden, Activation activation, String fc1, String fc2, boolean javaKernel) {
     checkArgument(dim >= 1, "dim: expected >= 1, found %s", dim);
     checkArgument(hidden >= 1, "hidden: expected >= 1, found %s", hidden);
     checkArgument(activation != null, "activation: expected GELU, QUICK_GELU or GEGLU, found null");
@@ -42,6 +47,15 @@ public final class Mlp {
     this.activation = activation;
     this.fc1 = fc1;
     this.fc2 = fc2;
+    this.javaKernel = javaKernel;
+  }
+
+  /**
+   * This MLP with its GEGLU gating as {@link FusedGeglu}'s Java kernel in FLOAT graphs, for
+   * inference graphs that stay in this process ({@link GraphKernels}); other activations are unchanged.
+   */
+  public Mlp withJavaKernel() {
+    return new Mlp(dim, hidden, activation, fc1, fc2, true);
   }
 
   /** timm's and transformers' {@code Mlp}: {@code fc1}, {@code act}, {@code fc2} (GELU or QUICK_GELU). */
@@ -98,7 +112,9 @@ public final class Mlp {
         b.get(SDIndex.interval(0, hidden)));
     SDVariable gate = GraphLayers.linear(sd, x, w.get(SDIndex.all(), SDIndex.interval(hidden, 2 * hidden)),
         b.get(SDIndex.interval(hidden, 2 * hidden)));
-    return value.mul(GraphLayers.gelu(sd, gate));
+    return javaKernel && value.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
+        ? FusedGeglu.apply(key + ".kernel", value, gate)
+        : value.mul(GraphLayers.gelu(sd, gate));
   }
 
   private static SDVariable linear(LayerParams p, String key, SDVariable x, int in, int out) {

@@ -1,0 +1,154 @@
+package io.github.stablerep.models.internal;
+
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * Java kernels inside a SameDiff inference graph.
+ *
+ * <p>SameDiff 1.0.0-M2.1 runs only ops that its native library implements. Where a chain of its
+ * ops is slow (attention with narrow heads, GroupNorm with SiLU, GEGLU), the layer instead emits
+ * a cheap <em>stand-in</em> op whose inputs are everything the chain needs, and {@link #complete}
+ * registers a {@link Kernel} for it. A listener on the {@code SameDiff}, called by the session
+ * right after each op and before that op's inputs are released, overwrites the stand-in's output
+ * with the kernel's result. The graph is only correct with the listener attached: {@link
+ * #complete} attaches it to the graph it is given, and a graph saved with {@code sd.save} and
+ * loaded elsewhere would lose it, which is why only inference graphs that stay in this process use
+ * kernels. See docs/ARCHITECTURE.md, "Java kernels in a SameDiff graph". Not part of the public
+ * API.
+ */
+public final class GraphKernels {
+
+  /** Computes a stand-in's value from the stand-in op's inputs into its freshly allocated output. */
+  @FunctionalInterface
+  public interface Kernel {
+    void run(SameDiff sd, INDArray[] inputs, INDArray output);
+  }
+
+  private GraphKernels() {}
+
+  /** Registers {@code kernel} for {@code standIn} in its graph, attaching the listener if needed; returns {@code standIn}. */
+  public static SDVariable complete(SDVariable standIn, Kernel kernel) {
+    listenerOf(standIn.getSameDiff()).kernels.put(standIn.name(), kernel);
+    return standIn;
+  }
+
+  /** Whether {@code sd} carries the listener that completes stand-ins. */
+  public static boolean installedOn(SameDiff sd) {
+    return sd.getListeners() != null && sd.getListeners().stream().anyMatch(l -> l instanceof Completion);
+  }
+
+  /** How many stand-ins of {@code sd} have kernels. */
+  public static int kernelCount(SameDiff sd) {
+    if (sd.getListeners() != null) {
+      for (Listener l : sd.getListeners()) {
+        if (l instanceof Completion c) {
+          return c.kernels.size();
+        }
+      }
+    }
+    return 0;
+  }
+
+  private static synchronized Completion listenerOf(SameDiff sd) {
+    if (sd.getListeners() != null) {
+      for (Listener l : sd.getListeners()) {
+        if (l instanceof Completion c) {
+          return c;
+        }
+      }
+    }
+    Completion c = new Completion();
+    sd.addListeners(c);
+    return c;
+  }
+
+  /** A FLOAT array's elements as a buffer positioned at its first; it must be contiguous in C order. */
+  static FloatBuffer floats(INDArray a, String what, String op) {
+    if (a == null || a.dataType() != DataType.FLOAT || a.ordering() != 'c' || !Shape.hasDefaultStridesForShape(a)) {
+      throw new IllegalStateException("kernel " + op + ": expected " + what + " as a contiguous FLOAT array in C"
+          + " order, found " + (a == null ? "none" : a.shapeInfoToString()));
+    }
+    FloatBuffer b = a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
+    return b.position((int) a.offset());
+  }
+
+  /** Fails naming the op unless {@code ok}. */
+  static void require(boolean ok, String op, String expected, INDArray found) {
+    if (!ok) {
+      throw new IllegalStateException("kernel " + op + ": expected " + expected + ", found "
+          + (found == null ? "none" : found.shapeInfoToString()));
+    }
+  }
+
+  /**
+   * exp(y) for y ≤ 0: (Taylor polynomial of degree 10 at y/16)^16 with y clamped at -32, relative
+   * error below 1e-6 down to -32; below that the value stays e^-32 (1.3e-14), which no softmax,
+   * sigmoid or erf downstream can see. Only multiplications, additions and max, so a loop that
+   * calls it vectorises (C2 inlines it); no float-bit tricks, which C2 does not vectorise.
+   */
+  static float expNonPositive(float y) {
+    float x = Math.max(y, -32f) * 0.0625f;
+    float p = 2.7557319e-7f;
+    p = p * x + 2.7557319e-6f;
+    p = p * x + 2.4801587e-5f;
+    p = p * x + 1.9841270e-4f;
+    p = p * x + 1.3888889e-3f;
+    p = p * x + 8.3333333e-3f;
+    p = p * x + 4.1666667e-2f;
+    p = p * x + 1.6666667e-1f;
+    p = p * x + 0.5f;
+    p = p * x + 1f;
+    p = p * x + 1f;
+    p = p * p;
+    p = p * p;
+    p = p * p;
+    return p * p;
+  }
+
+  /**
+   * 1 for y > 0, 0 for y ≤ 0 (and y·10^30 in between for |y| < 10^-30, where every caller's
+   * result is the same either way): a select without a branch, which C2 would not vectorise.
+   */
+  static float positive(float y) {
+    return Math.min(1f, Math.max(0f, y * 1e30f));
+  }
+
+  /** The listener: one per graph, a map from stand-in output name to kernel. */
+  private static final class Completion extends BaseListener {
+    final Map<String, Kernel> kernels = new ConcurrentHashMap<>();
+
+    @Override
+    public boolean isActive(Operation operation) {
+      return true;
+    }
+
+    @Override
+    public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext context,
+        INDArray[] outputs) {
+      Kernel kernel = kernels.get(op.getOutputsOfOp().get(0));
+      if (kernel == null) {
+        return;
+      }
+      if (context == null || context.numInputArguments() == 0) {
+        throw new IllegalStateException("kernel " + op.getName() + ": the session gave the listener no op context,"
+            + " so the stand-in's inputs are out of reach (SameDiff changed how it calls listeners)");
+      }
+      kernel.run(sd, context.getInputArrays().toArray(new INDArray[0]), outputs[0]);
+    }
+  }
+}
