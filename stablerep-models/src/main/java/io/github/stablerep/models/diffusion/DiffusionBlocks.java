@@ -9,6 +9,7 @@ import static io.github.stablerep.models.internal.ImageLayers.toTokens;
 
 import io.github.stablerep.models.internal.Attention;
 import io.github.stablerep.models.internal.FusedGroupNorm;
+import io.github.stablerep.models.internal.FusedLayerNorm;
 import io.github.stablerep.models.internal.GraphLayers;
 import io.github.stablerep.models.internal.ImageLayers;
 import io.github.stablerep.models.internal.Mlp;
@@ -131,8 +132,12 @@ final class DiffusionBlocks {
   /** LayerNorm with eps over the last axis of [N, T, dim]. */
   private static SDVariable layerNorm3(ModuleParams p, String key, SDVariable x, int dim) {
     SameDiff sd = p.sd();
-    SDVariable y = GraphLayers.layerNorm(sd, sd.reshape(x, -1, dim), p.normWeight(key + ".weight", dim),
-        p.normBias(key + ".bias", dim), LAYER_NORM_EPS);
+    SDVariable gamma = p.normWeight(key + ".weight", dim);
+    SDVariable beta = p.normBias(key + ".bias", dim);
+    if (p.javaKernels() && x.dataType() == DataType.FLOAT) {
+      return FusedLayerNorm.apply(key + ".kernel", x, dim, gamma, beta, LAYER_NORM_EPS);
+    }
+    SDVariable y = GraphLayers.layerNorm(sd, sd.reshape(x, -1, dim), gamma, beta, LAYER_NORM_EPS);
     return sd.reshape(y, sd.shape(x));
   }
 
