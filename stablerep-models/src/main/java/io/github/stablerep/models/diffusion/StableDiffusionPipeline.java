@@ -2,6 +2,7 @@ package io.github.stablerep.models.diffusion;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import com.google.common.base.Throwables;
 import io.github.stablerep.core.io.SafeTensors;
 import io.github.stablerep.core.train.SessionMemory;
 import java.io.IOException;
@@ -16,6 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -83,10 +88,12 @@ public final class StableDiffusionPipeline {
   private final int latentWidth;
   private final int contextLength;
 
+  private final int lanes;
   private final SameDiff textGraph;
   private final String textOut;
-  private final SameDiff unetGraph;
-  private final String unetOut;
+  /** One UNet graph per lane: lane i > 0 runs its share of a batch on {@link #LANE_THREADS}. */
+  private final SameDiff[] unetGraphs;
+  private final String[] unetOuts;
   private final SameDiff vaeGraph;
   private final String vaeOut;
 
@@ -112,12 +119,18 @@ public final class StableDiffusionPipeline {
             c.textWeights);
     textOut = tg.lastHiddenState().name();
 
-    unetGraph = SameDiff.create();
-    SDVariable sample = unetGraph.placeHolder("sample", DataType.FLOAT, -1, c.unet.inChannels(), -1, -1);
-    SDVariable timestep = unetGraph.placeHolder("timestep", DataType.FLOAT, -1);
-    SDVariable context =
-        unetGraph.placeHolder("context", DataType.FLOAT, -1, contextLength, c.textEncoder.hiddenSize());
-    unetOut = c.unet.defineForInference(unetGraph, sample, timestep, context, latentHeight, latentWidth).name();
+    this.lanes = b.lanes;
+    unetGraphs = new SameDiff[lanes];
+    unetOuts = new String[lanes];
+    for (int i = 0; i < lanes; i++) {
+      // the graphs share the weight arrays: ModuleParams wraps the loaded arrays without copying
+      SameDiff g = SameDiff.create();
+      SDVariable sample = g.placeHolder("sample", DataType.FLOAT, -1, c.unet.inChannels(), -1, -1);
+      SDVariable timestep = g.placeHolder("timestep", DataType.FLOAT, -1);
+      SDVariable context = g.placeHolder("context", DataType.FLOAT, -1, contextLength, c.textEncoder.hiddenSize());
+      unetOuts[i] = c.unet.defineForInference(g, sample, timestep, context, latentHeight, latentWidth).name();
+      unetGraphs[i] = g;
+    }
 
     vaeGraph = SameDiff.create();
     SDVariable latents = vaeGraph.placeHolder("latents", DataType.FLOAT, -1, latentChannels, -1, -1);
@@ -365,10 +378,53 @@ public final class StableDiffusionPipeline {
         "sample, textStates: expected [N, C, h, w] and [N, L, D] with equal N, found %s and %s",
         sample == null ? "null" : java.util.Arrays.toString(sample.shape()),
         textStates == null ? "null" : java.util.Arrays.toString(textStates.shape()));
-    INDArray t = Nd4j.valueArrayOf(new long[] {sample.size(0)}, timestep, DataType.FLOAT);
-    return run(unetGraph, Map.of("sample", sample.castTo(DataType.FLOAT), "timestep", t, "context",
-        textStates.castTo(DataType.FLOAT)), unetOut);
+    INDArray x = sample.castTo(DataType.FLOAT);
+    INDArray states = textStates.castTo(DataType.FLOAT);
+    long n = x.size(0);
+    if (lanes == 1 || n < lanes) {
+      return predictNoise(0, x, timestep, states);
+    }
+    List<Future<INDArray>> shares = new ArrayList<>();
+    for (int lane = 1; lane < lanes; lane++) {
+      int l = lane;
+      INDArray xs = rows(x, n * l / lanes, n * (l + 1) / lanes);
+      INDArray ss = rows(states, n * l / lanes, n * (l + 1) / lanes);
+      shares.add(LANE_THREADS.submit(() -> predictNoise(l, xs, timestep, ss)));
+    }
+    INDArray[] parts = new INDArray[lanes];
+    parts[0] = predictNoise(0, rows(x, 0, n / lanes), timestep, rows(states, 0, n / lanes));
+    for (int lane = 1; lane < lanes; lane++) {
+      try {
+        parts[lane] = shares.get(lane - 1).get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CancellationException("interrupted while the UNet's lane " + lane + " ran");
+      } catch (ExecutionException e) {
+        Throwables.throwIfUnchecked(e.getCause());
+        throw new IllegalStateException("UNet lane " + lane + " failed", e.getCause());
+      }
+    }
+    return Nd4j.concat(0, parts);
   }
+
+  private INDArray predictNoise(int lane, INDArray x, double timestep, INDArray states) {
+    INDArray t = Nd4j.valueArrayOf(new long[] {x.size(0)}, timestep, DataType.FLOAT);
+    return run(unetGraphs[lane], Map.of("sample", x, "timestep", t, "context", states), unetOuts[lane]);
+  }
+
+  private static INDArray rows(INDArray a, long from, long to) {
+    return a.get(NDArrayIndex.interval(from, to)).dup('c');
+  }
+
+  /**
+   * The thread that runs the second lane's share of a UNet batch, for every pipeline (each
+   * pipeline's calls are serialised anyway); a daemon, so that it never keeps a JVM alive.
+   */
+  private static final ExecutorService LANE_THREADS = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "stablerep-unet-lane");
+    t.setDaemon(true);
+    return t;
+  });
 
   /** VAE decoding of clean latents [N, 4, h, w]: {@code (decoder(latents / scale) / 2 + 0.5).clamp(0, 1)}. */
   public synchronized INDArray decode(INDArray latents) {
@@ -518,6 +574,7 @@ public final class StableDiffusionPipeline {
     private int height = 512;
     private int width = 512;
     private String negativePrompt = "";
+    private int lanes = Runtime.getRuntime().availableProcessors() > 1 ? 2 : 1;
 
     private Builder() {}
 
@@ -536,6 +593,16 @@ public final class StableDiffusionPipeline {
     /** The prompt guided away from; "" (the default) is diffusers' unconditional prompt. */
     public Builder negativePrompt(String v) { this.negativePrompt = v; return this; }
 
+    /**
+     * How many parts of each UNet batch run at once, each through its own copy of the graph
+     * (sharing the weights): 2 by default on a machine with more than one core, 1 otherwise.
+     * While one part waits in SameDiff's per-op bookkeeping, which is single-threaded, the other
+     * computes; with classifier-free guidance the parts are the unconditional and the conditional
+     * half. The images are the same within float rounding (batch size changes the order of some
+     * sums).
+     */
+    public Builder lanes(int v) { this.lanes = v; return this; }
+
     /** Validates, reads every component and builds the three graphs once. */
     public StableDiffusionPipeline build() {
       checkArgument(modelDirectory != null, "modelDirectory: expected a diffusers folder, found null");
@@ -550,6 +617,7 @@ public final class StableDiffusionPipeline {
       checkArgument(height >= 0 && width >= 0, "height, width: expected >= 0 (0: from the config), found %s x %s",
           height, width);
       checkArgument(negativePrompt != null, "negativePrompt: expected a string (\"\" for none), found null");
+      checkArgument(lanes == 1 || lanes == 2, "lanes: expected 1 or 2, found %s", lanes);
       return new StableDiffusionPipeline(this, load(this));
     }
   }
