@@ -18,8 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * graph ops write and re-read a [N, heads, 256, 256] score tensor (268 MB at N = 128) with GEMMs
  * whose inner dimension is 6; most of the time goes to memory and to GEMM set-up. The kernel keeps
  * one head's 256×256 scores in cache, vectorises every loop over the query axis (the C2 compiler
- * turns them into AVX code), and exponentiates with a polynomial (relative error below 1e-6),
- * so the scores never leave the core.
+ * turns them into AVX code), and exponentiates with a polynomial ({@link
+ * GraphKernels#expNonPositive}), so the scores never leave the core.
  *
  * <p>How it sits in a graph ({@link GraphKernels}): {@link #self} and {@link #cross} emit a cheap
  * stand-in, a slice of q out of one tensor that holds q, k and v, whose output the kernel
@@ -63,6 +63,12 @@ public final class FusedAttention {
     checkArgument(q.dataType() == DataType.FLOAT, "q: expected FLOAT, found %s", q.dataType());
     checkArgument(heads >= 1 && headDim >= 1, "heads, headDim: expected >= 1, found %s, %s", heads, headDim);
     checkArgument(contextLength >= 1, "contextLength: expected >= 1, found %s", contextLength);
+    for (SDVariable kv : new SDVariable[] {k, v}) {
+      long[] shape = kv.getShape();
+      checkArgument(shape == null || shape.length != 3 || shape[1] < 0 || shape[1] == contextLength,
+          "%s: expected %s context tokens (contextLength), found shape %s", kv.name(), contextLength,
+          java.util.Arrays.toString(shape));
+    }
     SDVariable packed = sd.concat(1, q, k, v);                          // [N, T + 2S, inner]
     // all of N and the channels; tokens up to 2S before the end, i.e. the T of q
     SDVariable standIn = sd.stridedSlice(name, packed, new long[] {0, 0, 0}, new long[] {0, -2L * contextLength, 0},

@@ -99,7 +99,7 @@ class DiffusionBlocksTest {
     for (boolean linear : new boolean[] {false, true}) {
       String name = linear ? "transformer_linear" : "transformer_conv";
       INDArray out = run(name, type, p -> DiffusionBlocks.transformer2d(p, "", input(p, "input", -1, 8, -1, -1),
-          input(p, "context", -1, -1, 6), 8, 6, 2, 4, 1, 4, linear));
+          input(p, "context", -1, -1, 6), 8, 6, 2, 4, 1, 4, linear, -1));
       report(Goldens.assertClose(name + " " + type, Goldens.npy(dir(name), "output"), out, tol(type)));
     }
   }

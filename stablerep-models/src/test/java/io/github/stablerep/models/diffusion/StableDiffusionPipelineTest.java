@@ -47,6 +47,24 @@ class StableDiffusionPipelineTest {
     return x.sub(y).norm2Number().doubleValue() / Math.max(1e-30, y.norm2Number().doubleValue());
   }
 
+  /** Two lanes split each UNet batch in halves; the images are those of one lane within float rounding. */
+  @Test
+  void twoLanesGiveTheImagesOfOne() {
+    StableDiffusionPipeline one = tiny().lanes(1).build();
+    StableDiffusionPipeline two = tiny().lanes(2).build();
+    List<String> prompts = List.of(PROMPT, "a photo of a small dark coat", PROMPT);
+    INDArray latents = one.initialLatents(3, prompts.size());
+    INDArray a = one.generate(prompts, latents.dup(), StableDiffusionPipeline.Progress.NONE);
+    INDArray b = two.generate(prompts, latents.dup(), StableDiffusionPipeline.Progress.NONE);
+    assertThat(relL2(b, a)).isLessThan(1e-5);
+    // an odd batch without guidance splits unevenly
+    INDArray states = one.encodePrompts(prompts);
+    assertThat(relL2(two.predictNoise(latents, 300, states), one.predictNoise(latents, 300, states)))
+        .isLessThan(1e-5);
+    assertThatThrownBy(() -> tiny().lanes(3).build()).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("lanes: expected 1 or 2, found 3");
+  }
+
   @Test
   void sameSeedGivesIdenticalImagesAndDifferentSeedsDifferentOnes() {
     List<INDArray> a = pipe.generate(PROMPT, 2, 7);

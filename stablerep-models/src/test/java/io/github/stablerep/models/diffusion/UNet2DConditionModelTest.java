@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.stablerep.core.Goldens;
+import io.github.stablerep.models.internal.GraphKernels;
 import io.github.stablerep.core.io.SafeTensors;
 import java.nio.file.Path;
 import java.util.Map;
@@ -49,6 +50,42 @@ class UNet2DConditionModelTest {
     double rel = Goldens.assertClose(config + " " + type, Goldens.npy(d, "noise_pred"), actual,
         type == DataType.FLOAT ? REL_L2 : 1e-6);
     System.out.printf("unet parity %s %s: relative L2 %.3g%n", config, type, rel);
+  }
+
+  /**
+   * The inference graph with every Java kernel (the latent-size hint claims enough positions at
+   * every level, so attention uses FusedAttention too) against the same diffusers goldens.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"unet_a", "unet_b"})
+  void inferenceGraphWithJavaKernelsMatchesDiffusers(String config) throws Exception {
+    Path d = dir(config);
+    UNet2DConditionModel unet = UNet2DConditionModel.builderFrom(DiffusersConfig.read(d.resolve("config.json")))
+        .dataType(DataType.FLOAT).build();
+    INDArray context = Goldens.npy(d, "encoder_hidden_states").castTo(DataType.FLOAT);
+    SameDiff sd = SameDiff.create();
+    SDVariable out = unet.defineForInference(sd,
+        sd.placeHolder("sample", DataType.FLOAT, -1, unet.inChannels(), -1, -1),
+        sd.placeHolder("timestep", DataType.FLOAT, -1),
+        sd.placeHolder("context", DataType.FLOAT, -1, context.size(1), context.size(2)), 64, 64);
+    unet.loadWeights(sd, SafeTensors.read(d.resolve("diffusion_pytorch_model.safetensors")));
+    int blocks = unet.blockOutChannels().size();
+    assertThat(GraphKernels.installedOn(sd)).isTrue();
+    assertThat(GraphKernels.kernelCount(sd)).as("stand-ins").isGreaterThan(2 * blocks);
+    INDArray actual = sd.output(Map.of("sample", Goldens.npy(d, "sample").castTo(DataType.FLOAT), "timestep",
+        Goldens.npy(d, "timestep").castTo(DataType.FLOAT), "context", context), out.name()).get(out.name());
+    double rel = Goldens.assertClose(config + " with Java kernels", Goldens.npy(d, "noise_pred"), actual, REL_L2);
+    System.out.printf("unet parity %s FLOAT, Java kernels: relative L2 %.3g%n", config, rel);
+  }
+
+  @Test
+  void inferenceGraphNeedsTheLatentSize() {
+    UNet2DConditionModel unet = UNet2DConditionModel.builder().build();
+    SameDiff sd = SameDiff.create();
+    assertThatThrownBy(() -> unet.defineForInference(sd, sd.placeHolder("s", DataType.FLOAT, -1, 4, -1, -1),
+        sd.placeHolder("t", DataType.FLOAT, -1), sd.placeHolder("c", DataType.FLOAT, -1, 77, 768), 0, 64))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("height, width: expected the latent size (>= 1), found 0, 64");
   }
 
   @Test
