@@ -7,7 +7,6 @@ import java.util.stream.IntStream;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * GroupNorm of an NCHW map, optionally followed by SiLU, as one Java kernel per (image, group):
@@ -33,22 +32,11 @@ public final class FusedGroupNorm {
     checkArgument(x.dataType() == DataType.FLOAT, "x: expected FLOAT, found %s", x.dataType());
     checkArgument(groups > 0 && channels % groups == 0, "groups: expected a divisor of the %s channels, found %s",
         channels, groups);
-    SDVariable standIn = x.mul(name, 1.0);
-    String gammaName = gamma.name();
-    String betaName = beta.name();
     float epsilon = (float) eps;
-    return GraphKernels.complete(standIn, (graph, inputs, out) -> {
-      String op = "group norm " + name;
-      INDArray in = inputs.length > 0 ? inputs[0] : null;
-      GraphKernels.require(in != null && in.rank() == 4 && in.size(1) == channels, op,
-          "an input [N, " + channels + ", H, W]", in);
-      GraphKernels.require(out.rank() == 4 && java.util.Arrays.equals(out.shape(), in.shape()), op,
-          "an output shaped like the input " + java.util.Arrays.toString(in.shape()), out);
-      float[] g = graph.getArrForVarName(gammaName).castTo(DataType.FLOAT).toFloatVector();
-      float[] b = graph.getArrForVarName(betaName).castTo(DataType.FLOAT).toFloatVector();
-      compute(GraphKernels.floats(in, "the input", op), GraphKernels.floats(out, "the output", op),
-          (int) in.size(0), channels, (int) (in.size(2) * in.size(3)), groups, g, b, epsilon, silu);
-    });
+    return GraphKernels.normalisation("group norm", name, x, gamma, beta,
+        in -> in.rank() == 4 && in.size(1) == channels, "an input [N, " + channels + ", H, W]",
+        (in, src, dst, g, b) -> compute(src, dst, (int) in.size(0), channels, (int) (in.size(2) * in.size(3)),
+            groups, g, b, epsilon, silu));
   }
 
   /**

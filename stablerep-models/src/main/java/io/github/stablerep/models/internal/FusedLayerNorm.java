@@ -6,7 +6,6 @@ import java.nio.FloatBuffer;
 import java.util.stream.IntStream;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * LayerNorm over the last axis ({@code torch.nn.LayerNorm(width, eps)}) as one Java kernel: the
@@ -25,22 +24,10 @@ public final class FusedLayerNorm {
   public static SDVariable apply(String name, SDVariable x, int width, SDVariable gamma, SDVariable beta, double eps) {
     checkArgument(x.dataType() == DataType.FLOAT, "x: expected FLOAT, found %s", x.dataType());
     checkArgument(width >= 1, "width: expected >= 1, found %s", width);
-    SDVariable standIn = x.mul(name, 1.0);
-    String gammaName = gamma.name();
-    String betaName = beta.name();
     float epsilon = (float) eps;
-    return GraphKernels.complete(standIn, (graph, inputs, out) -> {
-      String op = "layer norm " + name;
-      INDArray in = inputs.length > 0 ? inputs[0] : null;
-      GraphKernels.require(in != null && in.rank() >= 1 && in.size(in.rank() - 1) == width, op,
-          "an input [..., " + width + "]", in);
-      GraphKernels.require(java.util.Arrays.equals(out.shape(), in.shape()), op,
-          "an output shaped like the input " + java.util.Arrays.toString(in.shape()), out);
-      float[] g = graph.getArrForVarName(gammaName).castTo(DataType.FLOAT).toFloatVector();
-      float[] b = graph.getArrForVarName(betaName).castTo(DataType.FLOAT).toFloatVector();
-      compute(GraphKernels.floats(in, "the input", op), GraphKernels.floats(out, "the output", op),
-          (int) (in.length() / width), width, g, b, epsilon);
-    });
+    return GraphKernels.normalisation("layer norm", name, x, gamma, beta,
+        in -> in.rank() >= 1 && in.size(in.rank() - 1) == width, "an input [..., " + width + "]",
+        (in, src, dst, g, b) -> compute(src, dst, (int) (in.length() / width), width, g, b, epsilon));
   }
 
   /** The kernel on flat buffers [rows, width] from their positions. Public for its tests. */

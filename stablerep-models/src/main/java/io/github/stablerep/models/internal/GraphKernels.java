@@ -77,6 +77,33 @@ public final class GraphKernels {
     return c;
   }
 
+  /** A normalisation's work on one input: its elements, the output's and the layer's scale and shift. */
+  @FunctionalInterface
+  interface NormKernel {
+    void run(INDArray in, FloatBuffer src, FloatBuffer dst, float[] gamma, float[] beta);
+  }
+
+  /**
+   * The stand-in of a normalisation layer (a copy of {@code x}) completed by {@code kernel}, with
+   * {@code gamma} and {@code beta} read from the graph's variables at each run.
+   */
+  static SDVariable normalisation(String kind, String name, SDVariable x, SDVariable gamma, SDVariable beta,
+      java.util.function.Predicate<INDArray> inputOk, String expectedInput, NormKernel kernel) {
+    SDVariable standIn = x.mul(name, 1.0);
+    String gammaName = gamma.name();
+    String betaName = beta.name();
+    return complete(standIn, (graph, inputs, out) -> {
+      String op = kind + " " + name;
+      INDArray in = inputs.length > 0 ? inputs[0] : null;
+      require(in != null && inputOk.test(in), op, expectedInput, in);
+      require(java.util.Arrays.equals(out.shape(), in.shape()), op,
+          "an output shaped like the input " + java.util.Arrays.toString(in.shape()), out);
+      kernel.run(in, floats(in, "the input", op), floats(out, "the output", op),
+          graph.getArrForVarName(gammaName).castTo(DataType.FLOAT).toFloatVector(),
+          graph.getArrForVarName(betaName).castTo(DataType.FLOAT).toFloatVector());
+    });
+  }
+
   /** A FLOAT array's elements as a buffer positioned at its first; it must be contiguous in C order. */
   static FloatBuffer floats(INDArray a, String what, String op) {
     if (a == null || a.dataType() != DataType.FLOAT || a.ordering() != 'c' || !Shape.hasDefaultStridesForShape(a)) {

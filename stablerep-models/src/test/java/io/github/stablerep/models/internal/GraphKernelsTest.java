@@ -42,27 +42,21 @@ class GraphKernelsTest {
     return Nd4j.create(b.array(), shape, 'c');
   }
 
-  @Test
-  void selfAttentionMatchesTorch() {
-    INDArray packed = golden("attention_self", "packed");
-    INDArray want = golden("attention_self", "out");
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"attention_self", "attention_cross"})
+  void attentionMatchesTorch(String folder) {
+    INDArray packed = golden(folder, "packed");
+    INDArray want = golden(folder, "out");
     int n = (int) want.size(0);
     int t = (int) want.size(1);
+    float scale = (float) (1 / Math.sqrt(6));
     FloatBuffer out = FloatBuffer.allocate((int) want.length());
-    FusedAttention.computeSelf(buffer(packed), out, n, t, 4, 6, (float) (1 / Math.sqrt(6)));
-    Goldens.assertClose("self-attention kernel", want, array(out, want.shape()), TOL);
-  }
-
-  @Test
-  void crossAttentionMatchesTorch() {
-    INDArray packed = golden("attention_cross", "packed");
-    INDArray want = golden("attention_cross", "out");
-    int n = (int) want.size(0);
-    int t = (int) want.size(1);
-    int s = (int) (packed.size(1) - t) / 2;
-    FloatBuffer out = FloatBuffer.allocate((int) want.length());
-    FusedAttention.computeCross(buffer(packed), out, n, t, s, 4, 6, (float) (1 / Math.sqrt(6)));
-    Goldens.assertClose("cross-attention kernel", want, array(out, want.shape()), TOL);
+    if (folder.equals("attention_self")) {
+      FusedAttention.computeSelf(buffer(packed), out, n, t, 4, 6, scale);
+    } else {
+      FusedAttention.computeCross(buffer(packed), out, n, t, (int) (packed.size(1) - t) / 2, 4, 6, scale);
+    }
+    Goldens.assertClose(folder + " kernel", want, array(out, want.shape()), TOL);
   }
 
   @ParameterizedTest(name = "silu {0}")
