@@ -114,7 +114,7 @@ final class DiffusionBlocks {
       int contextDim, int heads, int headDim, boolean qkvBias, int tokens) {
     Attention.Builder b = Attention.diffusers(dim, heads).headDim(headDim).contextDim(contextDim).qkvBias(qkvBias)
         .sequence();
-    Attention attention = (p.javaKernelFor(tokens) ? b.javaKernel() : b).build();
+    Attention attention = (p.javaKernelFor(tokens, headDim) ? b.javaKernel() : b).build();
     return attention.apply(p, key, x, context, null, null, null);
   }
 

@@ -68,9 +68,10 @@ final class ModuleParams implements LayerParams {
     return javaKernels;
   }
 
-  /** Whether attention over {@code tokens} queries (-1: unknown) uses the Java kernel. */
-  boolean javaKernelFor(int tokens) {
-    return javaKernels && (tokens < 0 || tokens >= FusedAttention.MIN_KERNEL_QUERIES);
+  /** Whether attention over {@code tokens} queries (-1: unknown) with heads {@code headDim} wide uses the Java kernel. */
+  boolean javaKernelFor(int tokens, int headDim) {
+    return javaKernels && (tokens < 0 || tokens >= FusedAttention.MIN_KERNEL_QUERIES)
+        && headDim <= FusedAttention.MAX_KERNEL_HEAD_DIM;
   }
 
   /** Every parameter created so far, in PyTorch's shapes, in creation order. */

@@ -256,11 +256,13 @@ public final class UNet2DConditionModel {
   }
 
   /**
-   * {@link #define} for inference within this process, faster on the CPU: in FLOAT graphs the
-   * attention layers that see at least {@value
+   * {@link #define} for inference within this process, faster on the CPU: in FLOAT graphs
+   * GroupNorm (with SiLU), LayerNorm and GEGLU run as Java kernels, and so do the attention
+   * layers that see at least {@value
    * io.github.stablerep.models.internal.FusedAttention#MIN_KERNEL_QUERIES} positions at the
-   * latent size {@code height}×{@code width} run as one fused Java kernel per head instead of
-   * SameDiff's matmul, softmax and matmul (same values within float rounding, see
+   * latent size {@code height}×{@code width} with heads at most {@value
+   * io.github.stablerep.models.internal.FusedAttention#MAX_KERNEL_HEAD_DIM} wide, one kernel per
+   * head instead of SameDiff's matmul, softmax and matmul (same values within float rounding, see
    * docs/ARCHITECTURE.md "Java kernels in a SameDiff graph"). The graph still takes any latent
    * size; the size given only decides where the kernel is used. The kernel is attached to {@code
    * sd} as a listener, so the graph is not for training, and a copy saved with {@code sd.save}

@@ -32,9 +32,19 @@ public final class FusedAttention {
    * Callers use the kernel from this many queries on: its loops run along the query axis, and at
    * 64 queries (8x8 latents in the tiny UNet) the rows are too short for it to beat ND4J's ops
    * (batch 128, 8 heads: self-attention 12 against about 10 ms, cross-attention to 77 tokens 14
-   * against about 13 ms; at 256 queries 61 against 117 ms and 19 against 35 ms).
+   * against about 13 ms; at 256 queries 52 against 114 ms and 17 against 35 ms).
    */
   public static final int MIN_KERNEL_QUERIES = 128;
+
+  /**
+   * Callers use the kernel only for heads at most this wide: with narrow heads ND4J's matrix
+   * products have a tiny inner dimension and lose, with wide ones they win (self-attention, 8
+   * heads, 2 threads: at 256 queries width 16 26 against 45 ms, width 40 28 against 30 ms; at
+   * 1024 queries width 6 86 against 174 ms, width 16 187 against 185 ms, width 80 92 against 50
+   * ms; at 4096 queries width 6 257 against 351 ms, width 40 880 against 520 ms). SD v1.5's heads
+   * (40 to 160 wide) therefore keep ND4J's ops.
+   */
+  public static final int MAX_KERNEL_HEAD_DIM = 16;
 
   private FusedAttention() {}
 
