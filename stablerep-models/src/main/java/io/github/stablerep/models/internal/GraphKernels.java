@@ -28,8 +28,9 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
  * with the kernel's result. The graph is only correct with the listener attached: {@link
  * #complete} attaches it to the graph it is given, and a graph saved with {@code sd.save} and
  * loaded elsewhere would lose it, which is why only inference graphs that stay in this process use
- * kernels. See docs/ARCHITECTURE.md, "Java kernels in a SameDiff graph". Not part of the public
- * API.
+ * kernels. Stand-ins have no gradient (and normalisation kernels read γ and β outside the
+ * graph's edges), so the listener refuses to run while gradients are computed. See
+ * docs/ARCHITECTURE.md, "Java kernels in a SameDiff graph". Not part of the public API.
  */
 public final class GraphKernels {
 
@@ -171,6 +172,10 @@ public final class GraphKernels {
       Kernel kernel = kernels.get(op.getOutputsOfOp().get(0));
       if (kernel == null) {
         return;
+      }
+      if (at != null && at.operation() == Operation.TRAINING) {
+        throw new IllegalStateException("kernel " + op.getName() + ": a graph with Java kernels is for inference;"
+            + " its stand-ins have no gradient (define the model with define(...) to train it)");
       }
       if (context == null || context.numInputArguments() == 0) {
         throw new IllegalStateException("kernel " + op.getName() + ": the session gave the listener no op context,"

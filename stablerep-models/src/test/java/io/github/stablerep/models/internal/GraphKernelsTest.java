@@ -130,6 +130,18 @@ class GraphKernelsTest {
   }
 
   @Test
+  void aGraphWithKernelsRefusesToComputeGradients() {
+    SameDiff sd = SameDiff.create();
+    SDVariable scale = sd.var("scale", Nd4j.ones(DataType.FLOAT, 20));
+    SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, -1, 20).mul(scale);
+    SDVariable y = FusedLayerNorm.apply("ln", x, 20, sd.var("ln_w", golden("layer_norm", "weight")),
+        sd.var("ln_b", golden("layer_norm", "bias")), 1e-5);
+    y.sum().markAsLoss();
+    assertThatThrownBy(() -> sd.calculateGradients(Map.of("x", golden("layer_norm", "x")), "scale"))
+        .hasStackTraceContaining("a graph with Java kernels is for inference");
+  }
+
+  @Test
   void crossAttentionRefusesKeysOfAnotherLengthWhenDefined() {
     SameDiff sd = SameDiff.create();
     assertThatThrownBy(() -> FusedAttention.cross(sd, "attn2", sd.placeHolder("q", DataType.FLOAT, -1, -1, 24),
