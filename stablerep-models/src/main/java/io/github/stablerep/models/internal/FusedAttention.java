@@ -148,14 +148,20 @@ public final class FusedAttention {
       if (result.length < resultLength) {
         result = new float[resultLength];
       }
-      if (max.length != t || q.length != d || k.length != s) {
-        q = new float[d][t];
-        acc = new float[d][t];
-        k = new float[s][d];
-        v = new float[s][d];
-        scores = new float[s][t];
-        max = new float[t];
-        sum = new float[t];
+      // grow only: a UNet alternates self-attention (s = t) and cross-attention (s = 77) layers
+      int width = q.length == 0 ? 0 : q[0].length;
+      int depth = k.length == 0 ? 0 : k[0].length;
+      if (width < t || q.length < d || k.length < s || depth < d) {
+        int tt = Math.max(t, width);
+        int dd = Math.max(d, q.length);
+        int ss = Math.max(s, k.length);
+        q = new float[dd][tt];
+        acc = new float[dd][tt];
+        k = new float[ss][dd];
+        v = new float[ss][dd];
+        scores = new float[ss][tt];
+        max = new float[tt];
+        sum = new float[tt];
       }
       return this;
     }
@@ -183,7 +189,7 @@ public final class FusedAttention {
       }
     }
     float[] max = s.max;
-    java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+    java.util.Arrays.fill(max, 0, t, Float.NEGATIVE_INFINITY);
     for (int j = 0; j < keys; j++) {
       float[] row = s.scores[j];
       float[] kj = s.k[j];
@@ -204,7 +210,7 @@ public final class FusedAttention {
       maxInto(max, row, t);
     }
     float[] sum = s.sum;
-    java.util.Arrays.fill(sum, 0f);
+    java.util.Arrays.fill(sum, 0, t, 0f);
     for (int c = 0; c < d; c++) {
       java.util.Arrays.fill(s.acc[c], 0, t, 0f);
     }
