@@ -91,7 +91,7 @@ public final class StableDiffusionPipeline {
   private final int lanes;
   private final SameDiff textGraph;
   private final String textOut;
-  /** One UNet graph per lane: lane i > 0 runs its share of a batch on {@link #LANE_THREADS}. */
+  /** One UNet graph per lane: lane 1 runs its half of a batch on {@link #LANE_THREADS}. */
   private final SameDiff[] unetGraphs;
   private final String[] unetOuts;
   private final SameDiff vaeGraph;
@@ -309,9 +309,10 @@ public final class StableDiffusionPipeline {
       Progress progress) {
     int n = (int) initialLatents.size(0);
     boolean guided = guidanceScale > 1.0;
-    INDArray context = guided
-        ? Nd4j.concat(0, perImage(negativeStates, n), perImage(promptStates, n))
-        : perImage(promptStates, n);
+    INDArray negative = guided ? perImage(negativeStates, n) : null;
+    INDArray positive = perImage(promptStates, n);
+    // one lane: the two halves as one [2N] batch, unconditional first
+    INDArray stacked = guided && lanes == 1 ? Nd4j.concat(0, negative, positive) : null;
 
     Scheduler scheduler = Scheduler.create(schedulerType, schedulerConfig);
     scheduler.setTimesteps(steps);
@@ -325,12 +326,20 @@ public final class StableDiffusionPipeline {
       INDArray input = scheduler.scaleModelInput(x, timesteps[i]);
       INDArray eps;
       if (guided) {
-        INDArray both = predictNoise(Nd4j.concat(0, input, input), modelTimesteps[i], context);
-        INDArray uncond = both.get(NDArrayIndex.interval(0, n));
-        INDArray cond = both.get(NDArrayIndex.interval(n, 2 * n));
+        INDArray uncond;
+        INDArray cond;
+        if (lanes == 1) {
+          INDArray both = predictNoise(0, Nd4j.concat(0, input, input), modelTimesteps[i], stacked);
+          uncond = both.get(NDArrayIndex.interval(0, n));
+          cond = both.get(NDArrayIndex.interval(n, 2 * n));
+        } else {
+          INDArray[] halves = predictOnTwoLanes(modelTimesteps[i], input, negative, input, positive);
+          uncond = halves[0];
+          cond = halves[1];
+        }
         eps = uncond.add(cond.sub(uncond).muli(guidanceScale));
       } else {
-        eps = predictNoise(input, modelTimesteps[i], context);
+        eps = predictNoise(input, modelTimesteps[i], positive);
       }
       x = scheduler.step(eps, timesteps[i], x, options).prevSample();
       progress.onStep(i + 1, timesteps.length, timesteps[i]);
@@ -381,30 +390,27 @@ public final class StableDiffusionPipeline {
     INDArray x = sample.castTo(DataType.FLOAT);
     INDArray states = textStates.castTo(DataType.FLOAT);
     long n = x.size(0);
-    if (lanes == 1 || n < lanes) {
+    if (lanes == 1 || n < 2) {
       return predictNoise(0, x, timestep, states);
     }
-    List<Future<INDArray>> shares = new ArrayList<>();
-    for (int lane = 1; lane < lanes; lane++) {
-      int l = lane;
-      INDArray xs = rows(x, n * l / lanes, n * (l + 1) / lanes);
-      INDArray ss = rows(states, n * l / lanes, n * (l + 1) / lanes);
-      shares.add(LANE_THREADS.submit(() -> predictNoise(l, xs, timestep, ss)));
+    long half = n / 2;
+    return Nd4j.concat(0, predictOnTwoLanes(timestep, rows(x, 0, half), rows(states, 0, half), rows(x, half, n),
+        rows(states, half, n)));
+  }
+
+  /** The noise predictions of two parts of one UNet batch, the second on the lane thread while the first runs here. */
+  private INDArray[] predictOnTwoLanes(double timestep, INDArray x0, INDArray states0, INDArray x1, INDArray states1) {
+    Future<INDArray> second = LANE_THREADS.submit(() -> predictNoise(1, x1, timestep, states1));
+    INDArray first = predictNoise(0, x0, timestep, states0);
+    try {
+      return new INDArray[] {first, second.get()};
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CancellationException("interrupted while the UNet's second lane ran");
+    } catch (ExecutionException e) {
+      Throwables.throwIfUnchecked(e.getCause());
+      throw new IllegalStateException("the UNet's second lane failed", e.getCause());
     }
-    INDArray[] parts = new INDArray[lanes];
-    parts[0] = predictNoise(0, rows(x, 0, n / lanes), timestep, rows(states, 0, n / lanes));
-    for (int lane = 1; lane < lanes; lane++) {
-      try {
-        parts[lane] = shares.get(lane - 1).get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new CancellationException("interrupted while the UNet's lane " + lane + " ran");
-      } catch (ExecutionException e) {
-        Throwables.throwIfUnchecked(e.getCause());
-        throw new IllegalStateException("UNet lane " + lane + " failed", e.getCause());
-      }
-    }
-    return Nd4j.concat(0, parts);
   }
 
   private INDArray predictNoise(int lane, INDArray x, double timestep, INDArray states) {
