@@ -122,15 +122,23 @@ def pndm_step(s, mo, t, x, k, ts, list_prev):
         s.num_inference_steps = real
 
 
-def run_chain(kind, config, steps, eta, seed, list_prev=True, clipped=False):
-    s = make(kind, config)
-    s.set_timesteps(steps)
+def chain_inputs(s, config, seed, eta):
+    """The initial sample, one fixed model output per step and (eta > 0) the variance noise, drawn in
+    that order from one seeded generator: the inputs of every chain here and in scheduler_x0_reference.py."""
     g = torch.Generator().manual_seed(seed)
     sample = torch.randn(SHAPE, generator=g) * s.init_noise_sigma
     n = len(s.timesteps)
     scale = 0.5 if config.get("prediction_type") == "sample" else 1.0
     outputs = torch.randn((n,) + SHAPE, generator=g) * scale
     noise = torch.randn((n,) + SHAPE, generator=g) if eta > 0 else None
+    return sample, outputs, noise
+
+
+def run_chain(kind, config, steps, eta, seed, list_prev=True, clipped=False):
+    s = make(kind, config)
+    s.set_timesteps(steps)
+    sample, outputs, noise = chain_inputs(s, config, seed, eta)
+    n = len(s.timesteps)
     rec = {"timesteps": s.timesteps.clone(), "alphas_cumprod": s.alphas_cumprod.clone(),
            "init_noise_sigma": float(s.init_noise_sigma), "sample": sample.clone(), "model_outputs": outputs,
            "noise": noise}

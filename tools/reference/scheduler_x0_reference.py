@@ -36,22 +36,20 @@ import hf_stub  # noqa: E402,F401  (must precede diffusers)
 import torch  # noqa: E402
 from diffusers import DDIMScheduler, EulerDiscreteScheduler  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scheduler_reference import chain_inputs  # noqa: E402  (the same chain inputs as the step goldens)
+
 MODELS = os.path.join("stablerep-models", "src", "test", "resources")
 OUT = os.path.join(MODELS, "golden", "schedulers", "x0")
 SD15 = os.path.join(MODELS, "diffusion", "sd-v1-5", "scheduler", "scheduler_config.json")
-SHAPE = (2, 3, 4, 4)
 CLASSES = {"DDIM": DDIMScheduler, "EULER": EulerDiscreteScheduler}
 
 
 def save_case(name, kind, config, steps, eta=0.0, seed=0, clipped=False, note=""):
     s = CLASSES[kind].from_config(dict(config))
     s.set_timesteps(steps)
-    g = torch.Generator().manual_seed(seed)
-    sample = torch.randn(SHAPE, generator=g) * s.init_noise_sigma
+    sample, outputs, noise = chain_inputs(s, config, seed, eta)
     n = len(s.timesteps)
-    scale = 0.5 if config.get("prediction_type") == "sample" else 1.0
-    outputs = torch.randn((n,) + SHAPE, generator=g) * scale
-    noise = torch.randn((n,) + SHAPE, generator=g) if eta > 0 else None
     prevs, x0s = [], []
     x = sample
     for k in range(n):
