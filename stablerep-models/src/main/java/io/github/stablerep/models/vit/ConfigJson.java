@@ -7,6 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.function.DoubleConsumer;
+import java.util.function.IntConsumer;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -130,6 +134,37 @@ final class ConfigJson {
       throw error(key, "a string", shown(key));
     }
     return (String) v;
+  }
+
+  /** {@code setter} gets the field when it is present (the builder keeps its default otherwise). */
+  void ifInteger(String key, IntConsumer setter) {
+    if (has(key)) {
+      setter.accept(integer(key));
+    }
+  }
+
+  void ifLong(String key, LongConsumer setter) {
+    if (has(key)) {
+      setter.accept(longValue(key));
+    }
+  }
+
+  void ifNumber(String key, DoubleConsumer setter) {
+    if (has(key)) {
+      setter.accept(number(key));
+    }
+  }
+
+  void ifBool(String key, Consumer<Boolean> setter) {
+    if (has(key)) {
+      setter.accept(bool(key));
+    }
+  }
+
+  void ifString(String key, Consumer<String> setter) {
+    if (has(key)) {
+      setter.accept(string(key));
+    }
   }
 
   /** The field as a list, or null when it is a single value. */

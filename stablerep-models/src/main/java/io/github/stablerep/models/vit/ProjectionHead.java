@@ -459,33 +459,15 @@ public final class ProjectionHead {
   public static ProjectionHead fromConfig(String json) {
     ConfigJson c = ConfigJson.parse(CONFIG_CLASS_NAME, json, Set.copyOf(CONFIG_FIELD_OF.values()));
     Builder b = builder();
-    if (c.has("input_dim")) {
-      b.inputDim(c.integer("input_dim"));
-    }
-    if (c.has("hidden_dim")) {
-      b.hiddenDim(c.integer("hidden_dim"));
-    }
-    if (c.has("output_dim")) {
-      b.outputDim(c.integer("output_dim"));
-    }
-    if (c.has("layers")) {
-      b.layers(c.integer("layers"));
-    }
-    if (c.has("batch_norm")) {
-      b.batchNorm(c.bool("batch_norm"));
-    }
-    if (c.has("bn_eps")) {
-      b.bnEps(c.number("bn_eps"));
-    }
-    if (c.has("bn_momentum")) {
-      b.bnMomentum(c.number("bn_momentum"));
-    }
-    if (c.has("seed")) {
-      b.seed(c.longValue("seed"));
-    }
-    if (c.has("variable_prefix")) {
-      b.variablePrefix(c.string("variable_prefix"));
-    }
+    c.ifInteger("input_dim", b::inputDim);
+    c.ifInteger("hidden_dim", b::hiddenDim);
+    c.ifInteger("output_dim", b::outputDim);
+    c.ifInteger("layers", b::layers);
+    c.ifBool("batch_norm", b::batchNorm);
+    c.ifNumber("bn_eps", b::bnEps);
+    c.ifNumber("bn_momentum", b::bnMomentum);
+    c.ifLong("seed", b::seed);
+    c.ifString("variable_prefix", b::variablePrefix);
     return c.build(b::build, CONFIG_FIELD_OF);
   }
 

@@ -578,30 +578,16 @@ public final class VisionTransformer {
     if (c.has("mlp_ratio") && c.number("mlp_ratio") != p.mlpRatio()) {
       b.mlpRatio(c.number("mlp_ratio"));
     }
-    if (c.has("qkv_bias")) {
-      b.qkvBias(c.bool("qkv_bias"));
-    }
-    if (c.has("layer_norm_eps")) {
-      b.layerNormEps(c.number("layer_norm_eps"));
-    }
+    c.ifBool("qkv_bias", b::qkvBias);
+    c.ifNumber("layer_norm_eps", b::layerNormEps);
     if (c.has("global_pool")) {
       b.pooling(c.oneOf("global_pool", POOLS).equals("token") ? Pooling.CLASS_TOKEN : Pooling.MEAN);
     }
-    if (c.has("drop_rate")) {
-      b.dropout(c.number("drop_rate"));
-    }
-    if (c.has("attn_drop_rate")) {
-      b.attentionDropout(c.number("attn_drop_rate"));
-    }
-    if (c.has("drop_path_rate")) {
-      b.dropPathRate(c.number("drop_path_rate"));
-    }
-    if (c.has("seed")) {
-      b.seed(c.longValue("seed"));
-    }
-    if (c.has("name")) {
-      b.name(c.string("name"));
-    }
+    c.ifNumber("drop_rate", b::dropout);
+    c.ifNumber("attn_drop_rate", b::attentionDropout);
+    c.ifNumber("drop_path_rate", b::dropPathRate);
+    c.ifLong("seed", b::seed);
+    c.ifString("name", b::name);
     if (c.has("dtype")) {
       b.dataType(c.oneOf("dtype", DTYPES).equals("float32") ? DataType.FLOAT : DataType.DOUBLE);
     }
