@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Spark local[2] generation against single-process GenerationJob on the same work (README,
 # "Scaling out"). Builds the reactor's classes (no install), then runs GenerationThroughput with
-# Spark's JVM flags. Arguments: captions, images per caption, DPM-Solver++ steps (default 20 10 10).
+# Spark's JVM flags. Arguments: captions, images per caption, DPM-Solver++ steps, rounds (default 20 10 10 3).
 # Run it on a quiet machine: it measures wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,4 @@ rm -f "$cp_file"
 OMP_NUM_THREADS=2 exec java -Dorg.bytedeco.javacpp.platform.extension=-onednn -Xmx4g \
     -Dorg.bytedeco.javacpp.maxbytes=8G \
     -Dlog4j2.configurationFile=stablerep-spark/src/test/resources/log4j2-test.properties \
-    $spark_flags -cp "$cp" io.github.stablerep.spark.GenerationThroughput "${1:-20}" "${2:-10}" "${3:-10}"
+    $spark_flags -cp "$cp" io.github.stablerep.spark.GenerationThroughput "${1:-20}" "${2:-10}" "${3:-10}" "${4:-3}"

@@ -20,15 +20,16 @@ import org.apache.spark.sql.types.StructType;
  * Throughput of {@link SparkGeneration} on {@code local[2]} against the single-process {@link
  * GenerationJob} on the same work: the shipped tiny Stable Diffusion, the same captions, images
  * per caption, steps and batch size, each model built and warmed up before its timed run.
- * Alternates the two (single, Spark, single, Spark) and reports each run and the ratio of the
- * best runs. Not a test: run it on a quiet machine (README, "Scaling out"):
+ * Runs both in each round, the single process first in even rounds and Spark first in odd ones,
+ * and reports each round's ratio and the ratio of the best runs. Not a test: run it on a quiet machine (README, "Scaling out"):
  *
  * <pre>
  * stablerep-spark/throughput.sh 20 10 10
  * </pre>
  *
- * Arguments: captions (40 when run directly; the script passes 20), images per caption (10), DPM-Solver++ steps (10); the batch is one
- * caption's images, so both sides make exactly the same pipeline calls.
+ * Arguments: captions (40 when run directly; the script passes 20), images per caption (10),
+ * DPM-Solver++ steps (10), rounds (3); the batch is one caption's images, so both sides make
+ * exactly the same pipeline calls.
  */
 public final class GenerationThroughput {
 
@@ -36,6 +37,7 @@ public final class GenerationThroughput {
     int captions = args.length > 0 ? Integer.parseInt(args[0]) : 40;
     int m = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     int steps = args.length > 2 ? Integer.parseInt(args[2]) : 10;
+    int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
     Path tmp = Files.createTempDirectory("stablerep-throughput");
     Path model = TinyStableDiffusion.folder(tmp.resolve("cache"));
     List<TinyStableDiffusion.Caption> vocab = TinyStableDiffusion.captions(9);
@@ -67,19 +69,25 @@ public final class GenerationThroughput {
         .centreCrop(28, 28).outputSize(28).imagesPerCaption(m).seed(0).batchSize(m);
     job.build().run(spark.createDataFrame(rows.subList(0, 2), schema), tmp.resolve("warm-spark").toString());
 
-    double[] singleRate = new double[2];
-    double[] sparkRate = new double[2];
+    double[] singleRate = new double[rounds];
+    double[] sparkRate = new double[rounds];
     long images = (long) captions * m;
-    for (int round = 0; round < 2; round++) {
-      long t0 = System.nanoTime();
-      single.outputDirectory(tmp.resolve("single-" + round)).build().run(pipe, null, null);
-      singleRate[round] = images / ((System.nanoTime() - t0) / 1e9);
-      t0 = System.nanoTime();
-      SparkGeneration.Result r = job.build().run(spark.createDataFrame(rows, schema),
-          tmp.resolve("spark-" + round).toString());
-      sparkRate[round] = r.generated() / ((System.nanoTime() - t0) / 1e9);
-      System.out.printf(Locale.ROOT, "round %d: GenerationJob %.2f images/s, Spark local[2] %.2f images/s%n", round,
-          singleRate[round], sparkRate[round]);
+    for (int round = 0; round < rounds; round++) {
+      // alternate which side goes first, so that drift in the machine's speed favours neither
+      for (boolean sparkTurn : round % 2 == 0 ? new boolean[] {false, true} : new boolean[] {true, false}) {
+        long t0 = System.nanoTime();
+        if (sparkTurn) {
+          SparkGeneration.Result r = job.build().run(spark.createDataFrame(rows, schema),
+              tmp.resolve("spark-" + round).toString());
+          sparkRate[round] = r.generated() / ((System.nanoTime() - t0) / 1e9);
+        } else {
+          single.outputDirectory(tmp.resolve("single-" + round)).build().run(pipe, null, null);
+          singleRate[round] = images / ((System.nanoTime() - t0) / 1e9);
+        }
+      }
+      System.out.printf(Locale.ROOT, "round %d (%s first): GenerationJob %.2f images/s, Spark local[2] %.2f images/s,"
+          + " Spark / single %.1f %%%n", round, round % 2 == 0 ? "GenerationJob" : "Spark", singleRate[round],
+          sparkRate[round], 100 * sparkRate[round] / singleRate[round]);
     }
     double best = Arrays.stream(singleRate).max().orElseThrow();
     double bestSpark = Arrays.stream(sparkRate).max().orElseThrow();
